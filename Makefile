@@ -1,0 +1,58 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# accmem - out-of-tree build wrapper.
+#
+#   make                      build accmem.ko for the running kernel (KDIR)
+#   make KERNEL=6.1|6.12      build for one of the Debian kernels the harness
+#                             manages (scripts/kernel fetches it)
+#   make check                build and run the whole test suite in QEMU
+#   make demo                 boot the VM and show the device at work
+#   make lint                 checkpatch --strict and sparse
+#   make install              modules_install + the uAPI header
+#   make clean
+
+KERNEL ?=
+ifneq ($(KERNEL),)
+KVER := $(shell scripts/kernel env $(KERNEL) | sed -n 's/^KVER=//p')
+KDIR := /usr/src/linux-headers-$(KVER)
+else
+KDIR ?= /lib/modules/$(shell uname -r)/build
+KVER := $(shell $(MAKE) -s -C $(KDIR) kernelrelease 2>/dev/null)
+endif
+
+BUILD := $(CURDIR)/build/$(KVER)
+SOURCES := Kbuild $(wildcard src/*.c src/*.h) include/uapi/linux/accmem.h
+KBUILD_FLAGS ?= W=1
+INSTALL_HDR_PATH ?= /usr/include
+
+.PHONY: all modules check demo lint install clean selftests
+
+all: modules
+
+# Each kernel gets its own copy of the sources so builds do not collide.
+modules:
+	@test -n "$(KVER)" || { echo "no kernel headers at $(KDIR)" >&2; exit 1; }
+	@mkdir -p $(BUILD)
+	@cp -u --parents $(SOURCES) $(BUILD)/
+	$(MAKE) -C $(KDIR) M=$(BUILD) $(KBUILD_FLAGS) modules
+
+selftests:
+	$(MAKE) -C selftests
+
+check:
+	scripts/check
+
+demo:
+	scripts/demo
+
+lint:
+	scripts/lint
+
+install: modules
+	$(MAKE) -C $(KDIR) M=$(BUILD) modules_install
+	install -D -m 0644 include/uapi/linux/accmem.h \
+		$(DESTDIR)$(INSTALL_HDR_PATH)/linux/accmem.h
+
+clean:
+	rm -rf build
+	$(MAKE) -C selftests clean

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * accmem - exclusive tenancy of accelerator device memory, exported as
+ * pinned dma-bufs.
+ *
+ * Copyright (C) 2026 The accmem authors
+ */
+#ifndef _UAPI_LINUX_ACCMEM_H
+#define _UAPI_LINUX_ACCMEM_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+/**
+ * DOC: accmem uAPI
+ *
+ * Each device instance is a misc character device, ``/dev/accmemN``.
+ * Opening it makes the caller the device's only tenant: a second open()
+ * fails with -EBUSY until the tenancy has ended, that is until the device
+ * file and every dma-buf exported from it are closed and the memory they
+ * covered has been scrubbed.
+ *
+ * All sizes, offsets and lengths are multiples of &accmem_info.page_size.
+ * Every structure has explicit padding; the kernel rejects unknown flags
+ * and non-zero padding with -EINVAL so that the interface can grow.
+ */
+
+/** ACCMEM_UAPI_VERSION - version reported in &accmem_info.version */
+#define ACCMEM_UAPI_VERSION		1
+
+/** ACCMEM_BACKEND_EMU - device memory emulated with system RAM */
+#define ACCMEM_BACKEND_EMU		1
+/** ACCMEM_BACKEND_PCI - device memory is a PCI BAR (no struct pages) */
+#define ACCMEM_BACKEND_PCI		2
+
+/**
+ * ACCMEM_INFO_P2P_ONLY - memory can only be imported by peer-to-peer
+ * capable importers (attachments without allow_peer2peer are refused)
+ */
+#define ACCMEM_INFO_P2P_ONLY		(1U << 0)
+/** ACCMEM_INFO_CPU_WC - CPU mappings of the memory are write-combined */
+#define ACCMEM_INFO_CPU_WC		(1U << 1)
+
+/**
+ * struct accmem_info - device description, returned by %ACCMEM_IOC_INFO
+ */
+struct accmem_info {
+	/** @version: uAPI version, %ACCMEM_UAPI_VERSION */
+	__u32 version;
+	/** @backend: %ACCMEM_BACKEND_EMU or %ACCMEM_BACKEND_PCI */
+	__u32 backend;
+	/** @mem_size: bytes of device memory managed by the device */
+	__u64 mem_size;
+	/** @mem_free: bytes of device memory not allocated right now */
+	__u64 mem_free;
+	/** @page_size: allocation granularity in bytes (a power of two) */
+	__u64 page_size;
+	/** @flags: ACCMEM_INFO_* properties of the memory */
+	__u32 flags;
+	/** @pad: zero */
+	__u32 pad;
+	/** @max_segment: largest scatterlist segment the exporter builds */
+	__u64 max_segment;
+};
+
+/**
+ * ACCMEM_ALLOC_CONTIGUOUS - the allocation is one contiguous range of
+ * device addresses
+ */
+#define ACCMEM_ALLOC_CONTIGUOUS		(1U << 0)
+
+/**
+ * struct accmem_alloc - argument of %ACCMEM_IOC_ALLOC
+ *
+ * Allocates zeroed device memory. Without %ACCMEM_ALLOC_CONTIGUOUS the
+ * allocation may consist of several ranges, each starting at a multiple of
+ * @align; @size must then be a multiple of @align.
+ */
+struct accmem_alloc {
+	/** @size: in: bytes, a non-zero multiple of &accmem_info.page_size */
+	__u64 size;
+	/**
+	 * @align: in: 0 (page_size) or a power of two; the device address of
+	 * the allocation (of each of its ranges if not contiguous) is a
+	 * multiple of it
+	 */
+	__u64 align;
+	/** @flags: in: ACCMEM_ALLOC_* */
+	__u32 flags;
+	/** @handle: out: non-zero handle, valid in this tenancy only */
+	__u32 handle;
+	/** @dev_addr: out: device address of the first byte */
+	__u64 dev_addr;
+};
+
+/**
+ * struct accmem_free - argument of %ACCMEM_IOC_FREE
+ *
+ * Drops the handle. The memory is scrubbed and returned to the device only
+ * once no dma-buf exported from it is alive any more.
+ */
+struct accmem_free {
+	/** @handle: in: handle returned by %ACCMEM_IOC_ALLOC */
+	__u32 handle;
+	/** @flags: in: zero */
+	__u32 flags;
+};
+
+/**
+ * struct accmem_export - argument of %ACCMEM_IOC_EXPORT
+ *
+ * Exports the byte range [@offset, @offset + @length) of an allocation as
+ * a new dma-buf. The dma-buf holds the allocation, and through it the
+ * tenancy, until it is released by its last user.
+ */
+struct accmem_export {
+	/** @handle: in: handle returned by %ACCMEM_IOC_ALLOC */
+	__u32 handle;
+	/** @flags: in: O_CLOEXEC and/or O_RDWR, as for DRM PRIME; else 0 */
+	__u32 flags;
+	/** @offset: in: start inside the allocation, page aligned */
+	__u64 offset;
+	/** @length: in: bytes, page aligned, non-zero, inside the allocation */
+	__u64 length;
+	/** @fd: out: the dma-buf file descriptor */
+	__s32 fd;
+	/** @pad: zero */
+	__u32 pad;
+};
+
+#define ACCMEM_IOC_MAGIC	0xAC
+
+/** ACCMEM_IOC_INFO - describe the device; see &struct accmem_info */
+#define ACCMEM_IOC_INFO		_IOR(ACCMEM_IOC_MAGIC, 0x00, struct accmem_info)
+/** ACCMEM_IOC_ALLOC - allocate device memory; see &struct accmem_alloc */
+#define ACCMEM_IOC_ALLOC	_IOWR(ACCMEM_IOC_MAGIC, 0x01, struct accmem_alloc)
+/** ACCMEM_IOC_FREE - drop an allocation handle; see &struct accmem_free */
+#define ACCMEM_IOC_FREE		_IOW(ACCMEM_IOC_MAGIC, 0x02, struct accmem_free)
+/** ACCMEM_IOC_EXPORT - export a range as a dma-buf; see &struct accmem_export */
+#define ACCMEM_IOC_EXPORT	_IOWR(ACCMEM_IOC_MAGIC, 0x03, struct accmem_export)
+
+#endif /* _UAPI_LINUX_ACCMEM_H */

@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the accmem selftests.
+ *
+ * The device under test is $ACCMEM_DEV (default /dev/accmem0); its sysfs
+ * directory is /sys/class/misc/<name>.
+ */
+#ifndef ACCMEM_LIB_H
+#define ACCMEM_LIB_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/accmem.h>
+#include <linux/dma-buf.h>
+
+#define SZ_1M (1024ULL * 1024)
+
+static inline const char *accmem_dev_path(void)
+{
+	const char *dev = getenv("ACCMEM_DEV");
+
+	return dev ? dev : "/dev/accmem0";
+}
+
+static inline int accmem_open(void)
+{
+	int fd = open(accmem_dev_path(), O_RDWR | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/* ioctl returning 0 or -errno */
+static inline int accmem_ioctl(int fd, unsigned long cmd, void *arg)
+{
+	return ioctl(fd, cmd, arg) ? -errno : 0;
+}
+
+static inline int accmem_info(int fd, struct accmem_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	return accmem_ioctl(fd, ACCMEM_IOC_INFO, info);
+}
+
+/* Allocates; returns the handle (> 0) or -errno. */
+static inline int accmem_alloc(int fd, __u64 size, __u64 align,
+			       __u32 flags)
+{
+	struct accmem_alloc a = { .size = size, .align = align, .flags = flags };
+	int ret = accmem_ioctl(fd, ACCMEM_IOC_ALLOC, &a);
+
+	return ret ? ret : (int)a.handle;
+}
+
+static inline int accmem_free(int fd, __u32 handle)
+{
+	struct accmem_free f = { .handle = handle };
+
+	return accmem_ioctl(fd, ACCMEM_IOC_FREE, &f);
+}
+
+/* Exports; returns the dma-buf fd or -errno. */
+static inline int accmem_export(int fd, __u32 handle, __u64 offset,
+				__u64 length, __u32 flags)
+{
+	struct accmem_export e = {
+		.handle = handle, .offset = offset, .length = length,
+		.flags = flags,
+	};
+	int ret = accmem_ioctl(fd, ACCMEM_IOC_EXPORT, &e);
+
+	return ret ? ret : e.fd;
+}
+
+static inline void *accmem_mmap(int dmabuf, size_t len, int prot)
+{
+	return mmap(NULL, len, prot, MAP_SHARED, dmabuf, 0);
+}
+
+static inline int accmem_sync(int dmabuf, __u64 flags)
+{
+	struct dma_buf_sync s = { .flags = flags };
+
+	return accmem_ioctl(dmabuf, DMA_BUF_IOCTL_SYNC, &s);
+}
+
+/* Reads /sys/class/misc/<dev>/<attr> into buf; returns 0 or -errno. */
+static inline int accmem_sysfs(const char *attr, char *buf, size_t len)
+{
+	char path[256], dev[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(dev, sizeof(dev), "%s", accmem_dev_path());
+	snprintf(path, sizeof(path), "/sys/class/misc/%s/%s", basename(dev),
+		 attr);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	if (n && buf[n - 1] == '\n')
+		buf[n - 1] = 0;
+	return 0;
+}
+
+static inline long long accmem_sysfs_num(const char *attr)
+{
+	char buf[64];
+
+	if (accmem_sysfs(attr, buf, sizeof(buf)))
+		return -1;
+	return strtoll(buf, NULL, 0);
+}
+
+static inline double accmem_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * Waits until the device is idle (the previous tenancy fully scrubbed).
+ * Returns 0, or -ETIMEDOUT after @seconds.
+ */
+static inline int accmem_wait_idle(double seconds)
+{
+	double end = accmem_now() + seconds;
+	char state[32];
+
+	do {
+		if (!accmem_sysfs("state", state, sizeof(state)) &&
+		    !strcmp(state, "idle"))
+			return 0;
+		usleep(2000);
+	} while (accmem_now() < end);
+	return -ETIMEDOUT;
+}
+
+/* Opens the device once it is idle; returns the fd or -errno. */
+static inline int accmem_open_idle(void)
+{
+	int ret = accmem_wait_idle(60);
+
+	return ret ? ret : accmem_open();
+}
+
+static inline void accmem_fill(void *p, size_t len, __u32 seed)
+{
+	__u32 *w = p;
+	size_t i;
+
+	for (i = 0; i < len / 4; i++)
+		w[i] = seed ^ (__u32)(i * 2654435761u);
+}
+
+/* Returns the index of the first word that differs, or -1. */
+static inline long accmem_check(const void *p, size_t len, __u32 seed)
+{
+	const __u32 *w = p;
+	size_t i;
+
+	for (i = 0; i < len / 4; i++)
+		if (w[i] != (seed ^ (__u32)(i * 2654435761u)))
+			return i;
+	return -1;
+}
+
+/* Returns the index of the first non-zero word, or -1. */
+static inline long accmem_check_zero(const void *p, size_t len)
+{
+	const __u64 *w = p;
+	size_t i;
+
+	for (i = 0; i < len / 8; i++)
+		if (w[i])
+			return i;
+	return -1;
+}
+
+#endif /* ACCMEM_LIB_H */

@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * accmem CPU mappings of dma-bufs: shared only, PFN/IO mappings that are
+ * neither dumped, expanded, inherited nor pinnable through GUP; data
+ * round-trips; sub-range exports map exactly their range; the dma-buf
+ * core's SYNC and SET_NAME work and the exporter is named.
+ */
+#include <sys/uio.h>
+
+#include "kselftest_harness.h"
+#include "accmem_lib.h"
+
+#define SEED 0x5eed1234u
+
+FIXTURE(mmap)
+{
+	int fd;
+	int h;
+	int dmabuf;
+	__u64 size;
+};
+
+FIXTURE_SETUP(mmap)
+{
+	self->size = 4 * SZ_1M;
+	self->fd = accmem_open_idle();
+	ASSERT_LE(0, self->fd);
+	self->h = accmem_alloc(self->fd, self->size, 0, 0);
+	ASSERT_LT(0, self->h);
+	self->dmabuf = accmem_export(self->fd, self->h, 0, self->size,
+				     O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->dmabuf);
+}
+
+FIXTURE_TEARDOWN(mmap)
+{
+	close(self->dmabuf);
+	close(self->fd);
+	EXPECT_EQ(0, accmem_wait_idle(60));
+}
+
+TEST_F(mmap, private_refused)
+{
+	void *p = mmap(NULL, self->size, PROT_READ, MAP_PRIVATE,
+		       self->dmabuf, 0);
+
+	EXPECT_EQ(MAP_FAILED, p);
+	EXPECT_EQ(EINVAL, errno);
+}
+
+TEST_F(mmap, beyond_end_refused)
+{
+	void *p = mmap(NULL, 2 * self->size, PROT_READ, MAP_SHARED,
+		       self->dmabuf, 0);
+
+	EXPECT_EQ(MAP_FAILED, p);
+	p = mmap(NULL, self->size, PROT_READ, MAP_SHARED, self->dmabuf,
+		 self->size);
+	EXPECT_EQ(MAP_FAILED, p);
+}
+
+/* The VmFlags line of /proc/self/smaps for the mapping at @addr. */
+static int vm_flags(void *addr, char *out, size_t len)
+{
+	char line[512], start[32];
+	FILE *f = fopen("/proc/self/smaps", "r");
+	int found = 0;
+
+	if (!f)
+		return -errno;
+	snprintf(start, sizeof(start), "%lx-", (unsigned long)addr);
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, start, strlen(start))) {
+			found = 1;
+		} else if (found && !strncmp(line, "VmFlags:", 8)) {
+			snprintf(out, len, "%s", line + 8);
+			break;
+		}
+	}
+	fclose(f);
+	return found ? 0 : -ENOENT;
+}
+
+TEST_F(mmap, pfnmap_flags)
+{
+	char flags[512] = "";
+	void *p;
+
+	p = accmem_mmap(self->dmabuf, self->size, PROT_READ);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, vm_flags(p, flags, sizeof(flags)));
+	TH_LOG("VmFlags:%s", flags);
+	EXPECT_NE(NULL, strstr(flags, " pf"));	/* VM_PFNMAP */
+	EXPECT_NE(NULL, strstr(flags, " io"));	/* VM_IO */
+	EXPECT_NE(NULL, strstr(flags, " de"));	/* VM_DONTEXPAND */
+	EXPECT_NE(NULL, strstr(flags, " dd"));	/* VM_DONTDUMP */
+	EXPECT_NE(NULL, strstr(flags, " dc"));	/* VM_DONTCOPY */
+	EXPECT_NE(NULL, strstr(flags, " sh"));	/* shared */
+	munmap(p, self->size);
+}
+
+TEST_F(mmap, not_expandable)
+{
+	void *p, *q;
+
+	p = accmem_mmap(self->dmabuf, SZ_1M, PROT_READ);
+	ASSERT_NE(MAP_FAILED, p);
+	q = mremap(p, SZ_1M, 2 * SZ_1M, MREMAP_MAYMOVE);
+	EXPECT_EQ(MAP_FAILED, q);
+	munmap(p, SZ_1M);
+}
+
+TEST_F(mmap, gup_refused)
+{
+	char local[4096];
+	struct iovec liov = { .iov_base = local, .iov_len = sizeof(local) };
+	struct iovec riov;
+	void *p;
+
+	p = accmem_mmap(self->dmabuf, self->size, PROT_READ | PROT_WRITE);
+	ASSERT_NE(MAP_FAILED, p);
+	/* process_vm_readv pins the remote pages through GUP */
+	riov.iov_base = p;
+	riov.iov_len = sizeof(local);
+	EXPECT_EQ(-1, process_vm_readv(getpid(), &liov, 1, &riov, 1, 0));
+	EXPECT_EQ(EFAULT, errno);
+	munmap(p, self->size);
+}
+
+TEST_F(mmap, data_round_trip)
+{
+	void *p, *q;
+
+	p = accmem_mmap(self->dmabuf, self->size, PROT_READ | PROT_WRITE);
+	ASSERT_NE(MAP_FAILED, p);
+	/* fresh memory is zero */
+	EXPECT_EQ(-1, accmem_check_zero(p, self->size));
+	ASSERT_EQ(0, accmem_sync(self->dmabuf,
+				 DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE));
+	accmem_fill(p, self->size, SEED);
+	ASSERT_EQ(0, accmem_sync(self->dmabuf,
+				 DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE));
+	munmap(p, self->size);
+
+	q = accmem_mmap(self->dmabuf, self->size, PROT_READ);
+	ASSERT_NE(MAP_FAILED, q);
+	ASSERT_EQ(0, accmem_sync(self->dmabuf,
+				 DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
+	EXPECT_EQ(-1, accmem_check(q, self->size, SEED));
+	ASSERT_EQ(0, accmem_sync(self->dmabuf,
+				 DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
+	munmap(q, self->size);
+}
+
+TEST_F(mmap, offset_mapping)
+{
+	__u8 *p, *q;
+
+	p = accmem_mmap(self->dmabuf, self->size, PROT_READ | PROT_WRITE);
+	ASSERT_NE(MAP_FAILED, p);
+	accmem_fill(p, self->size, SEED);
+	q = mmap(NULL, SZ_1M, PROT_READ, MAP_SHARED, self->dmabuf, 2 * SZ_1M);
+	ASSERT_NE(MAP_FAILED, q);
+	EXPECT_EQ(0, memcmp(p + 2 * SZ_1M, q, SZ_1M));
+	munmap(q, SZ_1M);
+	munmap(p, self->size);
+}
+
+TEST_F(mmap, subrange_exports)
+{
+	__u8 *whole, *part;
+	int sub;
+
+	whole = accmem_mmap(self->dmabuf, self->size, PROT_READ | PROT_WRITE);
+	ASSERT_NE(MAP_FAILED, whole);
+	accmem_fill(whole, self->size, SEED);
+
+	/* many dma-bufs of one allocation, each exactly its range */
+	sub = accmem_export(self->fd, self->h, 3 * SZ_1M, SZ_1M, O_RDWR);
+	ASSERT_LE(0, sub);
+	EXPECT_EQ(2, accmem_sysfs_num("exports"));
+	EXPECT_EQ((off_t)SZ_1M, lseek(sub, 0, SEEK_END));
+	part = accmem_mmap(sub, SZ_1M, PROT_READ | PROT_WRITE);
+	ASSERT_NE(MAP_FAILED, part);
+	EXPECT_EQ(0, memcmp(whole + 3 * SZ_1M, part, SZ_1M));
+	part[0] = ~whole[3 * SZ_1M];
+	EXPECT_EQ(part[0], whole[3 * SZ_1M]);
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, 2 * SZ_1M, PROT_READ, MAP_SHARED,
+				   sub, 0));
+	munmap(part, SZ_1M);
+	close(sub);
+	munmap(whole, self->size);
+}
+
+TEST_F(mmap, exporter_name_and_buffer_name)
+{
+	char path[64], line[256], name[64] = "";
+	FILE *f;
+
+	ASSERT_EQ(0, accmem_ioctl(self->dmabuf, DMA_BUF_SET_NAME_B,
+				  "tenant-a"));
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", self->dmabuf);
+	f = fopen(path, "r");
+	ASSERT_NE(NULL, f);
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "exp_name:", 9))
+			sscanf(line + 9, "%63s", name);
+		if (!strncmp(line, "name:", 5))
+			EXPECT_NE(NULL, strstr(line, "tenant-a"));
+	}
+	fclose(f);
+	EXPECT_STREQ("accmem", name);
+}
+
+TEST_HARNESS_MAIN

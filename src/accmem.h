@@ -1,0 +1,334 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * accmem: internal objects and the interfaces between the module's files.
+ *
+ * References point one way only:
+ *
+ *   struct file / struct dma_buf -> accmem_buffer -> accmem_ctx -> accmem_device
+ *
+ * The device file holds one reference on the context; every allocation
+ * (accmem_buffer) holds one on the context; every exported dma-buf holds one
+ * on its buffer. Nothing points back from a context to a struct file.
+ */
+#ifndef _ACCMEM_H
+#define _ACCMEM_H
+
+#include <linux/atomic.h>
+#include <linux/dma-buf.h>
+#include <linux/dma-direction.h>
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/miscdevice.h>
+#include <linux/mutex.h>
+#include <linux/scatterlist.h>
+#include <linux/types.h>
+#include <linux/workqueue.h>
+#include <linux/xarray.h>
+
+#include <uapi/linux/accmem.h>
+
+#include "compat.h"
+
+#define ACCMEM_NAME_LEN		24
+/* Largest scatterlist segment handed to importers (some cast to int). */
+#define ACCMEM_MAX_SEGMENT	SZ_2G
+
+struct accmem_device;
+struct accmem_mapping;
+
+/**
+ * struct accmem_backend_ops - how the core reaches device memory
+ * @kind: ACCMEM_BACKEND_* reported by ACCMEM_IOC_INFO
+ * @info_flags: ACCMEM_INFO_* reported by ACCMEM_IOC_INFO
+ * @has_pages: the memory has struct pages (vmap, CPU-cached mappings)
+ * @span: physical address of device offset @offset in *@phys; returns how
+ *	many bytes from there are physically contiguous (at least one page)
+ * @attach: may refuse an importer (e.g. no peer-to-peer); 0 to accept
+ * @map: fill @map->sgt (allocated with @map->nsegs entries) from
+ *	@map->segs and DMA-map it for @map->dev: sg_dma_address/len, nents
+ * @unmap: undo @map; the entries' DMA fields are as @map left them
+ * @sync: CPU/device coherence for a mapping (NULL when not needed)
+ * @scrub: zero device memory [@offset, @offset + @len); may sleep
+ * @vmap: kernel mapping of a range with pages (NULL when unsupported)
+ * @pgprot: page protection of user CPU mappings
+ * @release: free the backend's resources; the device is unreachable
+ */
+struct accmem_backend_ops {
+	u32 kind;
+	u32 info_flags;
+	bool has_pages;
+	u64 (*span)(struct accmem_device *adev, u64 offset, phys_addr_t *phys);
+	int (*attach)(struct accmem_device *adev,
+		      struct dma_buf_attachment *attach);
+	int (*map)(struct accmem_device *adev, struct accmem_mapping *map);
+	void (*unmap)(struct accmem_device *adev, struct accmem_mapping *map);
+	void (*sync)(struct accmem_mapping *map, bool for_cpu);
+	void (*scrub)(struct accmem_device *adev, u64 offset, u64 len);
+	pgprot_t (*pgprot)(pgprot_t prot);
+	void (*release)(struct accmem_device *adev);
+};
+
+/**
+ * struct accmem_stats - counters shown in sysfs
+ * @live_exports: dma-bufs alive
+ * @pins: pinned attachments
+ * @bytes_scrubbed: bytes zeroed since the device appeared
+ * @scrub_ns: time spent zeroing since the device appeared
+ * @last_scrub_ns: duration of the most recent scrub job
+ */
+struct accmem_stats {
+	atomic_t live_exports;
+	atomic_t pins;
+	atomic64_t bytes_scrubbed;
+	atomic64_t scrub_ns;
+	atomic64_t last_scrub_ns;
+};
+
+/**
+ * struct accmem_device - one device instance, /dev/accmemN
+ * @ref: held by the creator until removal and by the tenant's context
+ * @misc: the character device; its this_device carries the sysfs files
+ * @name: "accmemN"
+ * @id: N
+ * @parent: underlying device (PCI function), NULL for emulated memory
+ * @ops: backend
+ * @backend: backend private data
+ * @mem_size: bytes of device memory
+ * @lock: protects @ctx, @file_open, @probe_scrub and @gone
+ * @ctx: current tenant, NULL when idle
+ * @file_open: the tenant still has the device file open
+ * @probe_scrub: the initial scrub of unknown memory is still running
+ * @gone: the device was removed; new opens and ioctls fail with -ENODEV
+ * @mm_lock: protects @mm
+ * @mm: allocator of device addresses
+ * @objs_lock: protects @buffers and the lists hanging off them (debugfs)
+ * @buffers: live struct accmem_buffer
+ * @stats: counters
+ * @probe_work: runs the initial scrub
+ * @debugfs: debugfs directory
+ */
+struct accmem_device {
+	struct kref ref;
+	struct miscdevice misc;
+	char name[ACCMEM_NAME_LEN];
+	int id;
+	struct device *parent;
+	const struct accmem_backend_ops *ops;
+	void *backend;
+	u64 mem_size;
+
+	struct mutex lock; /* protects ctx, file_open, probe_scrub, gone */
+	struct accmem_ctx *ctx;
+	bool file_open;
+	bool probe_scrub;
+	bool gone;
+
+	struct mutex mm_lock; /* protects mm */
+	struct accmem_buddy mm;
+
+	struct mutex objs_lock; /* protects the object lists */
+	struct list_head buffers;
+
+	struct accmem_stats stats;
+	struct work_struct probe_work;
+	struct dentry *debugfs;
+};
+
+/**
+ * struct accmem_ctx - a tenancy
+ * @ref: held by the open device file and by every live buffer
+ * @adev: the device (holds a reference)
+ * @handles: uAPI handle -> struct accmem_buffer (holds a reference)
+ * @owner_pid: thread group that opened the device (information only)
+ * @exported_bytes: bytes of all live dma-bufs of this tenancy
+ * @pinned_bytes: bytes of all pinned attachments of this tenancy
+ */
+struct accmem_ctx {
+	struct kref ref;
+	struct accmem_device *adev;
+	struct xarray handles;
+	pid_t owner_pid;
+	atomic64_t exported_bytes;
+	atomic64_t pinned_bytes;
+};
+
+/**
+ * struct accmem_buffer - one allocation of device memory
+ * @ref: held by its handle and by every dma-buf exported from it
+ * @ctx: the tenancy (holds a reference)
+ * @blocks: allocator blocks, in buffer order
+ * @size: bytes
+ * @dev_addr: device address of the first byte
+ * @handle: uAPI handle (for debugfs; the handle may be gone already)
+ * @flags: ACCMEM_ALLOC_*
+ * @node: in accmem_device.buffers
+ * @exports: live struct accmem_dmabuf of this buffer
+ * @release_work: scrubs and frees the memory after the last reference
+ */
+struct accmem_buffer {
+	struct kref ref;
+	struct accmem_ctx *ctx;
+	struct list_head blocks;
+	u64 size;
+	u64 dev_addr;
+	u32 handle;
+	u32 flags;
+	struct list_head node;
+	struct list_head exports;
+	struct work_struct release_work;
+};
+
+/**
+ * struct accmem_dmabuf - private data of one exported dma-buf
+ * @buf: the buffer (holds a reference)
+ * @offset: start of the exported range inside @buf
+ * @length: bytes (the dma-buf's size)
+ * @ino: inode number of the dma-buf file (debugfs)
+ * @node: in accmem_buffer.exports
+ * @attachments: struct accmem_attach of the importers
+ * @pins: pinned attachments
+ */
+struct accmem_dmabuf {
+	struct accmem_buffer *buf;
+	u64 offset;
+	u64 length;
+	unsigned long ino;
+	struct list_head node;
+	struct list_head attachments;
+	atomic_t pins;
+};
+
+/**
+ * struct accmem_attach - private data of one dma-buf attachment
+ * @node: in accmem_dmabuf.attachments
+ * @dev: the importing device
+ * @mappings: struct accmem_mapping alive for this attachment
+ * @pinned: the importer pinned the attachment
+ */
+struct accmem_attach {
+	struct list_head node;
+	struct device *dev;
+	struct list_head mappings;
+	bool pinned;
+};
+
+/**
+ * struct accmem_seg - one physically contiguous segment of a mapping
+ * @phys: CPU physical address
+ * @len: bytes
+ */
+struct accmem_seg {
+	phys_addr_t phys;
+	u32 len;
+};
+
+/**
+ * struct accmem_mapping - an sg_table handed to an importer
+ * @sgt: the table handed to the importer, filled by the backend
+ * @node: in accmem_attach.mappings
+ * @dev: importing device
+ * @dir: DMA direction
+ * @nsegs: entries in @segs (and orig_nents of @sgt)
+ * @saved: DMA address/length of each mapped entry, to undo the mapping
+ *	even if the importer edited the table in place
+ * @segs: the physical segments
+ */
+struct accmem_mapping {
+	struct sg_table sgt;
+	struct list_head node;
+	struct device *dev;
+	enum dma_data_direction dir;
+	unsigned int nsegs;
+	struct {
+		dma_addr_t addr;
+		unsigned int len;
+	} *saved;
+	struct accmem_seg segs[];
+};
+
+/* main.c */
+extern struct workqueue_struct *accmem_wq;
+extern struct dentry *accmem_debugfs_root;
+extern u64 accmem_max_export_bytes;
+extern u64 accmem_max_pin_bytes;
+
+/* device.c */
+struct accmem_device *accmem_device_create(struct device *parent,
+					   const struct accmem_backend_ops *ops,
+					   void *backend, u64 mem_size);
+int accmem_device_register(struct accmem_device *adev);
+void accmem_device_unregister(struct accmem_device *adev);
+void accmem_device_put(struct accmem_device *adev);
+void accmem_device_get(struct accmem_device *adev);
+
+/* context.c */
+int accmem_ctx_open(struct accmem_device *adev, struct accmem_ctx **out);
+void accmem_ctx_close(struct accmem_ctx *ctx);
+void accmem_ctx_get(struct accmem_ctx *ctx);
+void accmem_ctx_put(struct accmem_ctx *ctx);
+const char *accmem_device_state(struct accmem_device *adev);
+
+/* alloc.c */
+int accmem_mm_init(struct accmem_device *adev);
+void accmem_mm_fini(struct accmem_device *adev);
+int accmem_mm_alloc(struct accmem_device *adev, u64 size, u64 align,
+		    bool contiguous, struct list_head *blocks);
+void accmem_mm_free(struct accmem_device *adev, struct list_head *blocks);
+u64 accmem_mm_free_bytes(struct accmem_device *adev);
+u64 accmem_block_offset(struct accmem_buddy_block *block);
+u64 accmem_block_size(struct accmem_device *adev,
+		      struct accmem_buddy_block *block);
+
+/* buffer.c */
+int accmem_ioctl_alloc(struct accmem_ctx *ctx, void __user *uarg);
+int accmem_ioctl_free(struct accmem_ctx *ctx, void __user *uarg);
+struct accmem_buffer *accmem_buffer_lookup(struct accmem_ctx *ctx,
+					   u32 handle);
+void accmem_buffer_get(struct accmem_buffer *buf);
+void accmem_buffer_put(struct accmem_buffer *buf);
+void accmem_ctx_drop_handles(struct accmem_ctx *ctx);
+
+/**
+ * typedef accmem_phys_fn - called for each physically contiguous piece
+ * @arg: caller's cookie
+ * @phys: CPU physical address of the piece
+ * @len: bytes
+ *
+ * Return: 0 to continue, a negative errno to stop the walk with it.
+ */
+typedef int (*accmem_phys_fn)(void *arg, phys_addr_t phys, u64 len);
+int accmem_buffer_walk(struct accmem_buffer *buf, u64 offset, u64 length,
+		       accmem_phys_fn fn, void *arg);
+
+/* scrub.c */
+void accmem_scrub(struct accmem_device *adev, u64 offset, u64 len);
+void accmem_scrub_probe(struct accmem_device *adev);
+
+/* export.c */
+int accmem_ioctl_export(struct accmem_ctx *ctx, void __user *uarg);
+
+/* mapping.c */
+struct accmem_mapping *accmem_mapping_create(struct accmem_dmabuf *exp,
+					     struct device *dev,
+					     enum dma_data_direction dir);
+void accmem_mapping_destroy(struct accmem_device *adev,
+			    struct accmem_mapping *map);
+int accmem_mmap_range(struct accmem_dmabuf *exp, struct vm_area_struct *vma);
+
+/* sysfs.c */
+extern const struct attribute_group *accmem_sysfs_groups[];
+
+/* debugfs.c */
+void accmem_debugfs_add(struct accmem_device *adev);
+void accmem_debugfs_remove(struct accmem_device *adev);
+
+/* backend_emu.c */
+int accmem_emu_init(unsigned int count, u64 size);
+void accmem_emu_exit(void);
+
+static inline struct accmem_device *accmem_buf_dev(struct accmem_buffer *buf)
+{
+	return buf->ctx->adev;
+}
+
+#endif /* _ACCMEM_H */

@@ -1,0 +1,311 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * accmem: allocations (buffers), their handles and their release.
+ *
+ * A buffer is referenced by its handle in the context's xarray and by
+ * every dma-buf exported from it. When the last reference goes, a work item
+ * zeroes the memory and only then returns it to the allocator and drops the
+ * buffer's reference on the context. So memory is never scrubbed while an
+ * importer can still reach it, and never reused before it is scrubbed.
+ *
+ * Copyright (C) 2026 The accmem authors
+ */
+#include <linux/log2.h>
+#include <linux/overflow.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "accmem.h"
+
+#define ACCMEM_ALLOC_FLAGS	ACCMEM_ALLOC_CONTIGUOUS
+
+static void accmem_buffer_release_work(struct work_struct *work)
+{
+	struct accmem_buffer *buf = container_of(work, struct accmem_buffer,
+						 release_work);
+	struct accmem_device *adev = accmem_buf_dev(buf);
+	struct accmem_buddy_block *block;
+	struct accmem_ctx *ctx = buf->ctx;
+
+	list_for_each_entry(block, &buf->blocks, link)
+		accmem_scrub(adev, accmem_block_offset(block),
+			     accmem_block_size(adev, block));
+	accmem_mm_free(adev, &buf->blocks);
+
+	mutex_lock(&adev->objs_lock);
+	list_del(&buf->node);
+	mutex_unlock(&adev->objs_lock);
+
+	kfree(buf);
+	accmem_ctx_put(ctx);
+}
+
+static void accmem_buffer_release(struct kref *ref)
+{
+	struct accmem_buffer *buf = container_of(ref, struct accmem_buffer,
+						 ref);
+
+	/* Zeroing gigabytes must not block the closing task. */
+	queue_work(accmem_wq, &buf->release_work);
+}
+
+/**
+ * accmem_buffer_get() - take a reference on a buffer
+ * @buf: buffer
+ */
+void accmem_buffer_get(struct accmem_buffer *buf)
+{
+	kref_get(&buf->ref);
+}
+
+/**
+ * accmem_buffer_put() - drop a reference on a buffer
+ * @buf: buffer; scrubbed and freed asynchronously on the last reference
+ */
+void accmem_buffer_put(struct accmem_buffer *buf)
+{
+	kref_put(&buf->ref, accmem_buffer_release);
+}
+
+/**
+ * accmem_buffer_lookup() - find a buffer by handle
+ * @ctx: context
+ * @handle: uAPI handle
+ *
+ * Only called at the top of an ioctl.
+ *
+ * Return: the buffer with a new reference, or NULL.
+ */
+struct accmem_buffer *accmem_buffer_lookup(struct accmem_ctx *ctx, u32 handle)
+{
+	struct accmem_buffer *buf;
+
+	xa_lock(&ctx->handles);
+	buf = xa_load(&ctx->handles, handle);
+	if (buf)
+		accmem_buffer_get(buf);
+	xa_unlock(&ctx->handles);
+	return buf;
+}
+
+/**
+ * accmem_ctx_drop_handles() - drop every handle of a context
+ * @ctx: context whose device file is being released
+ */
+void accmem_ctx_drop_handles(struct accmem_ctx *ctx)
+{
+	struct accmem_buffer *buf;
+	unsigned long handle;
+
+	xa_for_each(&ctx->handles, handle, buf) {
+		xa_erase(&ctx->handles, handle);
+		accmem_buffer_put(buf);
+	}
+}
+
+static int accmem_alloc_check(struct accmem_alloc *args, u64 *align)
+{
+	if (args->flags & ~ACCMEM_ALLOC_FLAGS)
+		return -EINVAL;
+	if (!args->size || !PAGE_ALIGNED(args->size))
+		return -EINVAL;
+	if (args->align && !is_power_of_2(args->align))
+		return -EINVAL;
+
+	*align = max_t(u64, args->align, PAGE_SIZE);
+	if (!(args->flags & ACCMEM_ALLOC_CONTIGUOUS) &&
+	    !IS_ALIGNED(args->size, *align))
+		return -EINVAL;
+	return 0;
+}
+
+static struct accmem_buffer *accmem_buffer_create(struct accmem_ctx *ctx,
+						  u64 size, u64 align,
+						  u32 flags)
+{
+	struct accmem_device *adev = ctx->adev;
+	bool contiguous = flags & ACCMEM_ALLOC_CONTIGUOUS;
+	struct accmem_buddy_block *first;
+	struct accmem_buffer *buf;
+	int ret;
+
+	buf = kzalloc(sizeof(*buf), GFP_KERNEL);
+	if (!buf)
+		return ERR_PTR(-ENOMEM);
+
+	INIT_LIST_HEAD(&buf->blocks);
+	ret = accmem_mm_alloc(adev, size, align, contiguous, &buf->blocks);
+	if (ret == -ENOSPC) {
+		/* Memory of released buffers may still be being scrubbed. */
+		flush_workqueue(accmem_wq);
+		ret = accmem_mm_alloc(adev, size, align, contiguous,
+				      &buf->blocks);
+	}
+	if (ret) {
+		kfree(buf);
+		return ERR_PTR(ret);
+	}
+
+	kref_init(&buf->ref);
+	INIT_LIST_HEAD(&buf->exports);
+	INIT_WORK(&buf->release_work, accmem_buffer_release_work);
+	buf->size = size;
+	buf->flags = flags;
+	first = list_first_entry(&buf->blocks, struct accmem_buddy_block, link);
+	buf->dev_addr = accmem_block_offset(first);
+	accmem_ctx_get(ctx);
+	buf->ctx = ctx;
+
+	mutex_lock(&adev->objs_lock);
+	list_add_tail(&buf->node, &adev->buffers);
+	mutex_unlock(&adev->objs_lock);
+	return buf;
+}
+
+/**
+ * accmem_ioctl_alloc() - ACCMEM_IOC_ALLOC
+ * @ctx: context
+ * @uarg: struct accmem_alloc
+ *
+ * The handle is the creation reference. Once it is published, another
+ * thread may free it at any time, so @buf is not touched after that except
+ * to take back a handle that could not be copied out.
+ *
+ * Return: 0; -EINVAL for bad arguments; -ENOSPC when device memory is
+ * exhausted; -ENOMEM; -EFAULT.
+ */
+int accmem_ioctl_alloc(struct accmem_ctx *ctx, void __user *uarg)
+{
+	struct accmem_buffer *buf;
+	struct accmem_alloc args;
+	u32 handle;
+	u64 align;
+	int ret;
+
+	if (copy_from_user(&args, uarg, sizeof(args)))
+		return -EFAULT;
+	ret = accmem_alloc_check(&args, &align);
+	if (ret)
+		return ret;
+
+	buf = accmem_buffer_create(ctx, args.size, align, args.flags);
+	if (IS_ERR(buf))
+		return PTR_ERR(buf);
+	args.dev_addr = buf->dev_addr;
+
+	xa_lock(&ctx->handles);
+	ret = __xa_alloc(&ctx->handles, &handle, buf, xa_limit_31b,
+			 GFP_KERNEL);
+	if (!ret)
+		buf->handle = handle;
+	xa_unlock(&ctx->handles);
+	if (ret) {
+		accmem_buffer_put(buf);
+		return ret;
+	}
+
+	args.handle = handle;
+	if (copy_to_user(uarg, &args, sizeof(args))) {
+		if (xa_cmpxchg(&ctx->handles, handle, buf, NULL, 0) == buf)
+			accmem_buffer_put(buf);
+		return -EFAULT;
+	}
+	return 0;
+}
+
+/**
+ * accmem_ioctl_free() - ACCMEM_IOC_FREE
+ * @ctx: context
+ * @uarg: struct accmem_free
+ *
+ * Return: 0; -ENOENT for an unknown handle; -EINVAL for non-zero flags.
+ */
+int accmem_ioctl_free(struct accmem_ctx *ctx, void __user *uarg)
+{
+	struct accmem_buffer *buf;
+	struct accmem_free args;
+
+	if (copy_from_user(&args, uarg, sizeof(args)))
+		return -EFAULT;
+	if (args.flags)
+		return -EINVAL;
+
+	buf = xa_erase(&ctx->handles, args.handle);
+	if (!buf)
+		return -ENOENT;
+	accmem_buffer_put(buf);
+	return 0;
+}
+
+/* Merges physically adjacent pieces before handing them to the caller. */
+struct accmem_walk {
+	accmem_phys_fn fn;
+	void *arg;
+	phys_addr_t phys;
+	u64 len;
+};
+
+static int accmem_walk_piece(struct accmem_walk *w, phys_addr_t phys, u64 len)
+{
+	int ret;
+
+	if (w->len && w->phys + w->len == phys) {
+		w->len += len;
+		return 0;
+	}
+	if (w->len) {
+		ret = w->fn(w->arg, w->phys, w->len);
+		if (ret)
+			return ret;
+	}
+	w->phys = phys;
+	w->len = len;
+	return 0;
+}
+
+/**
+ * accmem_buffer_walk() - visit the physical memory behind a buffer range
+ * @buf: buffer
+ * @offset: start inside the buffer
+ * @length: bytes; @offset + @length must not exceed the buffer's size
+ * @fn: called for each maximal physically contiguous piece, in order
+ * @arg: passed to @fn
+ *
+ * Return: 0 or the first error returned by @fn.
+ */
+int accmem_buffer_walk(struct accmem_buffer *buf, u64 offset, u64 length,
+		       accmem_phys_fn fn, void *arg)
+{
+	struct accmem_device *adev = accmem_buf_dev(buf);
+	struct accmem_walk w = { .fn = fn, .arg = arg };
+	struct accmem_buddy_block *block;
+	int ret;
+
+	list_for_each_entry(block, &buf->blocks, link) {
+		u64 bsize = accmem_block_size(adev, block);
+		u64 dev_off, left;
+
+		if (!length)
+			break;
+		if (offset >= bsize) {
+			offset -= bsize;
+			continue;
+		}
+		dev_off = accmem_block_offset(block) + offset;
+		left = min(bsize - offset, length);
+		length -= left;
+		offset = 0;
+
+		while (left) {
+			phys_addr_t phys;
+			u64 n = min(adev->ops->span(adev, dev_off, &phys), left);
+
+			ret = accmem_walk_piece(&w, phys, n);
+			if (ret)
+				return ret;
+			dev_off += n;
+			left -= n;
+		}
+	}
+	return w.len ? fn(arg, w.phys, w.len) : 0;
+}

@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * accmem: every difference between the supported kernels lives here.
+ *
+ * Supported: Debian's 6.1 (drm_buddy module, vm_flags written directly,
+ * dma-buf locking before the 6.2 convention) and Debian's 6.12 (buddy
+ * allocator built in as gpu_buddy, vm_flags_set()).
+ */
+#ifndef _ACCMEM_COMPAT_H
+#define _ACCMEM_COMPAT_H
+
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/version.h>
+
+/* Namespaced dma-buf symbols: a bare token before 6.13, a string after. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
+#define ACCMEM_IMPORT_NS_DMA_BUF()	MODULE_IMPORT_NS("DMA_BUF")
+#else
+#define ACCMEM_IMPORT_NS_DMA_BUF()	MODULE_IMPORT_NS(DMA_BUF)
+#endif
+
+/* vma->vm_flags became read-only behind vm_flags_set() in 6.3. */
+static inline void accmem_vm_flags_set(struct vm_area_struct *vma,
+				       unsigned long flags)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+	vm_flags_set(vma, flags);
+#else
+	vma->vm_flags |= flags;
+#endif
+}
+
+/*
+ * The VRAM buddy allocator: Debian's 6.12 builds it into vmlinux as
+ * gpu_buddy; 6.1 has it in the drm_buddy module with a slightly older API.
+ */
+#if IS_ENABLED(CONFIG_GPU_BUDDY)
+#include <linux/gpu_buddy.h>
+
+#define accmem_buddy		gpu_buddy
+#define accmem_buddy_block	gpu_buddy_block
+
+static inline int accmem_buddy_init(struct accmem_buddy *mm, u64 size,
+				    u64 chunk)
+{
+	return gpu_buddy_init(mm, size, chunk);
+}
+
+static inline void accmem_buddy_fini(struct accmem_buddy *mm)
+{
+	gpu_buddy_fini(mm);
+}
+
+static inline int accmem_buddy_alloc(struct accmem_buddy *mm, u64 size,
+				     u64 min_block, struct list_head *blocks)
+{
+	return gpu_buddy_alloc_blocks(mm, 0, mm->size, size, min_block,
+				      blocks, 0);
+}
+
+static inline int accmem_buddy_trim(struct accmem_buddy *mm, u64 size,
+				    struct list_head *blocks)
+{
+	return gpu_buddy_block_trim(mm, NULL, size, blocks);
+}
+
+static inline void accmem_buddy_free(struct accmem_buddy *mm,
+				     struct list_head *blocks)
+{
+	gpu_buddy_free_list(mm, blocks, 0);
+}
+
+static inline u64 accmem_buddy_block_offset(struct accmem_buddy_block *b)
+{
+	return gpu_buddy_block_offset(b);
+}
+
+static inline u64 accmem_buddy_block_size(struct accmem_buddy *mm,
+					  struct accmem_buddy_block *b)
+{
+	return gpu_buddy_block_size(mm, b);
+}
+#else
+#include <drm/drm_buddy.h>
+
+#define accmem_buddy		drm_buddy
+#define accmem_buddy_block	drm_buddy_block
+
+static inline int accmem_buddy_init(struct accmem_buddy *mm, u64 size,
+				    u64 chunk)
+{
+	return drm_buddy_init(mm, size, chunk);
+}
+
+static inline void accmem_buddy_fini(struct accmem_buddy *mm)
+{
+	drm_buddy_fini(mm);
+}
+
+static inline int accmem_buddy_alloc(struct accmem_buddy *mm, u64 size,
+				     u64 min_block, struct list_head *blocks)
+{
+	return drm_buddy_alloc_blocks(mm, 0, mm->size, size, min_block,
+				      blocks, 0);
+}
+
+static inline int accmem_buddy_trim(struct accmem_buddy *mm, u64 size,
+				    struct list_head *blocks)
+{
+	return drm_buddy_block_trim(mm, size, blocks);
+}
+
+static inline void accmem_buddy_free(struct accmem_buddy *mm,
+				     struct list_head *blocks)
+{
+	drm_buddy_free_list(mm, blocks);
+}
+
+static inline u64 accmem_buddy_block_offset(struct accmem_buddy_block *b)
+{
+	return drm_buddy_block_offset(b);
+}
+
+static inline u64 accmem_buddy_block_size(struct accmem_buddy *mm,
+					  struct accmem_buddy_block *b)
+{
+	return drm_buddy_block_size(mm, b);
+}
+#endif
+
+#endif /* _ACCMEM_COMPAT_H */

@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * accmem: the single-tenant context.
+ *
+ * A device has at most one context. It is created by open() when the
+ * device is idle and lives until the device file is closed *and* every
+ * allocation of the tenancy has been released (which requires every dma-buf
+ * exported from it to be gone) and scrubbed. Until then open() fails with
+ * -EBUSY, so no other tenant can ever see memory an importer may still
+ * access.
+ *
+ * Copyright (C) 2026 The accmem authors
+ */
+#include <linux/sched.h>
+#include <linux/slab.h>
+
+#include "accmem.h"
+
+/**
+ * accmem_ctx_open() - start a tenancy
+ * @adev: device
+ * @out: the new context, holding the device file's reference
+ *
+ * Return: 0; -EBUSY while another tenancy or a scrub is in progress;
+ * -ENODEV when the device was removed; -ENOMEM.
+ */
+int accmem_ctx_open(struct accmem_device *adev, struct accmem_ctx **out)
+{
+	struct accmem_ctx *ctx;
+	int ret = 0;
+
+	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
+	if (!ctx)
+		return -ENOMEM;
+
+	kref_init(&ctx->ref);
+	xa_init_flags(&ctx->handles, XA_FLAGS_ALLOC1);
+	ctx->owner_pid = task_tgid_vnr(current);
+	ctx->adev = adev;
+
+	mutex_lock(&adev->lock);
+	if (adev->gone)
+		ret = -ENODEV;
+	else if (adev->ctx || adev->probe_scrub)
+		ret = -EBUSY;
+	if (ret) {
+		mutex_unlock(&adev->lock);
+		kfree(ctx);
+		return ret;
+	}
+	accmem_device_get(adev);
+	adev->ctx = ctx;
+	adev->file_open = true;
+	mutex_unlock(&adev->lock);
+
+	dev_dbg(adev->misc.this_device, "tenancy of pid %d begins\n",
+		ctx->owner_pid);
+	*out = ctx;
+	return 0;
+}
+
+/**
+ * accmem_ctx_close() - the device file was released
+ * @ctx: context
+ *
+ * Drops every handle and the file's reference. Memory still exported stays
+ * allocated (and the tenancy alive) until its dma-bufs are released.
+ */
+void accmem_ctx_close(struct accmem_ctx *ctx)
+{
+	struct accmem_device *adev = ctx->adev;
+
+	accmem_ctx_drop_handles(ctx);
+
+	mutex_lock(&adev->lock);
+	adev->file_open = false;
+	mutex_unlock(&adev->lock);
+
+	accmem_ctx_put(ctx);
+}
+
+/**
+ * accmem_ctx_get() - take a reference on a context
+ * @ctx: context
+ */
+void accmem_ctx_get(struct accmem_ctx *ctx)
+{
+	kref_get(&ctx->ref);
+}
+
+static void accmem_ctx_release(struct kref *ref)
+{
+	struct accmem_ctx *ctx = container_of(ref, struct accmem_ctx, ref);
+	struct accmem_device *adev = ctx->adev;
+
+	WARN_ON_ONCE(!xa_empty(&ctx->handles));
+	xa_destroy(&ctx->handles);
+
+	mutex_lock(&adev->lock);
+	adev->ctx = NULL;
+	mutex_unlock(&adev->lock);
+
+	dev_dbg(adev->misc.this_device, "tenancy of pid %d ended\n",
+		ctx->owner_pid);
+	kfree(ctx);
+	accmem_device_put(adev);
+}
+
+/**
+ * accmem_ctx_put() - drop a reference on a context
+ * @ctx: context; on the last reference the device becomes idle
+ *
+ * Must not be called with accmem_device.lock held.
+ */
+void accmem_ctx_put(struct accmem_ctx *ctx)
+{
+	kref_put(&ctx->ref, accmem_ctx_release);
+}
+
+/**
+ * accmem_device_state() - lifecycle state for sysfs
+ * @adev: device
+ *
+ * idle: no tenant. owned: the tenant has the device file open. draining:
+ * the file is closed but dma-bufs are alive. scrubbing: nothing is exported
+ * any more and memory is being zeroed (also during the initial scrub).
+ * gone: the device was removed.
+ *
+ * Return: the state's name.
+ */
+const char *accmem_device_state(struct accmem_device *adev)
+{
+	const char *state;
+
+	mutex_lock(&adev->lock);
+	if (adev->gone)
+		state = "gone";
+	else if (adev->file_open)
+		state = "owned";
+	else if (adev->ctx && atomic_read(&adev->stats.live_exports))
+		state = "draining";
+	else if (adev->ctx || adev->probe_scrub)
+		state = "scrubbing";
+	else
+		state = "idle";
+	mutex_unlock(&adev->lock);
+	return state;
+}

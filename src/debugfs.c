@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * accmem: /sys/kernel/debug/accmem/accmemN/buffers lists every live buffer,
+ * the dma-bufs exported from it and their importers, so that a leaked
+ * export (the thing that keeps a tenancy alive) can be traced to its holder.
+ *
+ * Copyright (C) 2026 The accmem authors
+ */
+#include <linux/debugfs.h>
+#include <linux/device.h>
+#include <linux/seq_file.h>
+
+#include "accmem.h"
+
+static void accmem_debugfs_export(struct seq_file *m,
+				  struct accmem_dmabuf *exp)
+{
+	struct accmem_attach *aa;
+	struct accmem_mapping *map;
+
+	seq_printf(m, "  dmabuf ino %lu offset %#llx length %#llx pins %d\n",
+		   exp->ino, exp->offset, exp->length, atomic_read(&exp->pins));
+	list_for_each_entry(aa, &exp->attachments, node) {
+		unsigned int nmaps = 0;
+
+		list_for_each_entry(map, &aa->mappings, node)
+			nmaps++;
+		seq_printf(m, "    attachment %s %s%s mappings %u\n",
+			   dev_driver_string(aa->dev), dev_name(aa->dev),
+			   aa->pinned ? " pinned" : "", nmaps);
+	}
+}
+
+static int accmem_debugfs_buffers_show(struct seq_file *m, void *unused)
+{
+	struct accmem_device *adev = m->private;
+	struct accmem_buffer *buf;
+	struct accmem_dmabuf *exp;
+
+	seq_printf(m, "state %s\n", accmem_device_state(adev));
+	mutex_lock(&adev->objs_lock);
+	list_for_each_entry(buf, &adev->buffers, node) {
+		seq_printf(m, "buffer handle %u dev_addr %#llx size %#llx%s refs %u\n",
+			   buf->handle, buf->dev_addr, buf->size,
+			   buf->flags & ACCMEM_ALLOC_CONTIGUOUS ?
+			   " contiguous" : "", kref_read(&buf->ref));
+		list_for_each_entry(exp, &buf->exports, node)
+			accmem_debugfs_export(m, exp);
+	}
+	mutex_unlock(&adev->objs_lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(accmem_debugfs_buffers);
+
+/**
+ * accmem_debugfs_add() - create the device's debugfs directory
+ * @adev: device
+ */
+void accmem_debugfs_add(struct accmem_device *adev)
+{
+	adev->debugfs = debugfs_create_dir(adev->name, accmem_debugfs_root);
+	debugfs_create_file("buffers", 0400, adev->debugfs, adev,
+			    &accmem_debugfs_buffers_fops);
+}
+
+/**
+ * accmem_debugfs_remove() - remove the device's debugfs directory
+ * @adev: device
+ */
+void accmem_debugfs_remove(struct accmem_device *adev)
+{
+	debugfs_remove_recursive(adev->debugfs);
+	adev->debugfs = NULL;
+}

@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * accmem: device instances, the character device and ioctl dispatch.
+ *
+ * Copyright (C) 2026 The accmem authors
+ */
+#include <linux/fs.h>
+#include <linux/idr.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "accmem.h"
+
+static DEFINE_IDA(accmem_ida);
+
+static int accmem_ioctl_info(struct accmem_ctx *ctx, void __user *uarg)
+{
+	struct accmem_device *adev = ctx->adev;
+	struct accmem_info info;
+
+	memset(&info, 0, sizeof(info));
+	info.version = ACCMEM_UAPI_VERSION;
+	info.backend = adev->ops->kind;
+	info.flags = adev->ops->info_flags;
+	info.mem_size = adev->mem_size;
+	info.mem_free = accmem_mm_free_bytes(adev);
+	info.page_size = PAGE_SIZE;
+	info.max_segment = ACCMEM_MAX_SEGMENT;
+
+	if (copy_to_user(uarg, &info, sizeof(info)))
+		return -EFAULT;
+	return 0;
+}
+
+static long accmem_ioctl(struct file *file, unsigned int cmd,
+			 unsigned long arg)
+{
+	struct accmem_ctx *ctx = file->private_data;
+	void __user *uarg = (void __user *)arg;
+
+	if (READ_ONCE(ctx->adev->gone))
+		return -ENODEV;
+
+	switch (cmd) {
+	case ACCMEM_IOC_INFO:
+		return accmem_ioctl_info(ctx, uarg);
+	case ACCMEM_IOC_ALLOC:
+		return accmem_ioctl_alloc(ctx, uarg);
+	case ACCMEM_IOC_FREE:
+		return accmem_ioctl_free(ctx, uarg);
+	case ACCMEM_IOC_EXPORT:
+		return accmem_ioctl_export(ctx, uarg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static int accmem_open(struct inode *inode, struct file *file)
+{
+	struct miscdevice *misc = file->private_data;
+	struct accmem_device *adev = container_of(misc, struct accmem_device,
+						  misc);
+	struct accmem_ctx *ctx;
+	int ret;
+
+	ret = accmem_ctx_open(adev, &ctx);
+	if (ret)
+		return ret;
+
+	file->private_data = ctx;
+	return 0;
+}
+
+static int accmem_release(struct inode *inode, struct file *file)
+{
+	accmem_ctx_close(file->private_data);
+	return 0;
+}
+
+static const struct file_operations accmem_fops = {
+	.owner = THIS_MODULE,
+	.open = accmem_open,
+	.release = accmem_release,
+	.unlocked_ioctl = accmem_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+};
+
+static void accmem_device_release(struct kref *ref)
+{
+	struct accmem_device *adev = container_of(ref, struct accmem_device,
+						  ref);
+
+	WARN_ON_ONCE(!list_empty(&adev->buffers));
+	accmem_mm_fini(adev);
+	if (adev->ops->release)
+		adev->ops->release(adev);
+	ida_free(&accmem_ida, adev->id);
+	mutex_destroy(&adev->objs_lock);
+	mutex_destroy(&adev->mm_lock);
+	mutex_destroy(&adev->lock);
+	kfree(adev);
+}
+
+/**
+ * accmem_device_get() - take a reference on a device
+ * @adev: device
+ */
+void accmem_device_get(struct accmem_device *adev)
+{
+	kref_get(&adev->ref);
+}
+
+/**
+ * accmem_device_put() - drop a reference on a device
+ * @adev: device; freed, with its backend memory, on the last reference
+ */
+void accmem_device_put(struct accmem_device *adev)
+{
+	kref_put(&adev->ref, accmem_device_release);
+}
+
+/**
+ * accmem_device_create() - set up a device instance around backend memory
+ * @parent: underlying device, or NULL
+ * @ops: backend operations
+ * @backend: backend private data, released through @ops->release
+ * @mem_size: bytes of device memory, a multiple of PAGE_SIZE
+ *
+ * The device is not visible until accmem_device_register(). On failure the
+ * backend is not released; the caller still owns it.
+ *
+ * Return: the device holding one reference, or an ERR_PTR.
+ */
+struct accmem_device *accmem_device_create(struct device *parent,
+					   const struct accmem_backend_ops *ops,
+					   void *backend, u64 mem_size)
+{
+	struct accmem_device *adev;
+	int ret;
+
+	adev = kzalloc(sizeof(*adev), GFP_KERNEL);
+	if (!adev)
+		return ERR_PTR(-ENOMEM);
+
+	kref_init(&adev->ref);
+	mutex_init(&adev->lock);
+	mutex_init(&adev->mm_lock);
+	mutex_init(&adev->objs_lock);
+	INIT_LIST_HEAD(&adev->buffers);
+	adev->parent = parent;
+	adev->mem_size = mem_size;
+
+	ret = ida_alloc(&accmem_ida, GFP_KERNEL);
+	if (ret < 0)
+		goto err_free;
+	adev->id = ret;
+	snprintf(adev->name, sizeof(adev->name), "accmem%d", adev->id);
+
+	ret = accmem_mm_init(adev);
+	if (ret)
+		goto err_ida;
+
+	/* From here the release path frees the backend as well. */
+	adev->ops = ops;
+	adev->backend = backend;
+	return adev;
+
+err_ida:
+	ida_free(&accmem_ida, adev->id);
+err_free:
+	mutex_destroy(&adev->objs_lock);
+	mutex_destroy(&adev->mm_lock);
+	mutex_destroy(&adev->lock);
+	kfree(adev);
+	return ERR_PTR(ret);
+}
+
+/**
+ * accmem_device_register() - scrub the memory and publish /dev/accmemN
+ * @adev: device from accmem_device_create()
+ *
+ * The memory's content is unknown, so it is scrubbed before the first
+ * tenant: open() fails with -EBUSY until that has finished.
+ *
+ * Return: 0 or a negative errno.
+ */
+int accmem_device_register(struct accmem_device *adev)
+{
+	int ret;
+
+	adev->misc.minor = MISC_DYNAMIC_MINOR;
+	adev->misc.name = adev->name;
+	adev->misc.fops = &accmem_fops;
+	adev->misc.parent = adev->parent;
+	adev->misc.groups = accmem_sysfs_groups;
+
+	accmem_scrub_probe(adev);
+
+	ret = misc_register(&adev->misc);
+	if (ret)
+		return ret;
+
+	accmem_debugfs_add(adev);
+	dev_info(adev->misc.this_device, "%llu MiB of device memory\n",
+		 adev->mem_size >> 20);
+	return 0;
+}
+
+/**
+ * accmem_device_unregister() - remove /dev/accmemN and drop the creator's
+ * reference
+ * @adev: device
+ *
+ * A tenant that still holds the device file or dma-bufs keeps the device
+ * structure and its memory alive; its ioctls fail with -ENODEV.
+ */
+void accmem_device_unregister(struct accmem_device *adev)
+{
+	mutex_lock(&adev->lock);
+	adev->gone = true;
+	if (adev->ctx)
+		dev_info(adev->misc.this_device,
+			 "removed while tenant %d still holds it\n",
+			 adev->ctx->owner_pid);
+	mutex_unlock(&adev->lock);
+
+	accmem_debugfs_remove(adev);
+	misc_deregister(&adev->misc);
+	accmem_device_put(adev);
+}

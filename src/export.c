@@ -1,0 +1,393 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * accmem: dma-buf export.
+ *
+ * Every dma-buf holds a reference on its buffer, and through it on the
+ * tenancy: the memory stays allocated, unscrubbed and owned by the tenant
+ * until the last importer (an RDMA MR, a GEM handle, an fd passed to another
+ * process) lets go. The memory never moves, so pinning always succeeds and
+ * importers that cannot handle revocation are welcome.
+ *
+ * Locking: from 6.2 the dma-buf core calls pin/unpin/map/unmap/vmap with the
+ * reservation lock held, before 6.2 some of them without it. These
+ * callbacks never take the reservation lock and need no lock of their own
+ * for the memory (it is immutable); objs_lock only protects the lists that
+ * debugfs and CPU-access syncing walk, and nests inside the reservation
+ * lock.
+ *
+ * Copyright (C) 2026 The accmem authors
+ */
+#include <linux/dma-buf.h>
+#include <linux/file.h>
+#include <linux/iosys-map.h>
+#include <linux/overflow.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/vmalloc.h>
+
+#include "accmem.h"
+
+#define ACCMEM_EXPORT_FLAGS	(O_CLOEXEC | O_RDWR)
+
+static struct accmem_device *accmem_exp_dev(struct accmem_dmabuf *exp)
+{
+	return accmem_buf_dev(exp->buf);
+}
+
+static int accmem_dmabuf_attach(struct dma_buf *dmabuf,
+				struct dma_buf_attachment *attach)
+{
+	struct accmem_dmabuf *exp = dmabuf->priv;
+	struct accmem_device *adev = accmem_exp_dev(exp);
+	struct accmem_attach *aa;
+	int ret;
+
+	if (adev->ops->attach) {
+		ret = adev->ops->attach(adev, attach);
+		if (ret)
+			return ret;
+	}
+
+	aa = kzalloc(sizeof(*aa), GFP_KERNEL);
+	if (!aa)
+		return -ENOMEM;
+	aa->dev = attach->dev;
+	INIT_LIST_HEAD(&aa->mappings);
+	attach->priv = aa;
+
+	mutex_lock(&adev->objs_lock);
+	list_add_tail(&aa->node, &exp->attachments);
+	mutex_unlock(&adev->objs_lock);
+	return 0;
+}
+
+static void accmem_dmabuf_detach(struct dma_buf *dmabuf,
+				 struct dma_buf_attachment *attach)
+{
+	struct accmem_dmabuf *exp = dmabuf->priv;
+	struct accmem_device *adev = accmem_exp_dev(exp);
+	struct accmem_attach *aa = attach->priv;
+
+	mutex_lock(&adev->objs_lock);
+	list_del(&aa->node);
+	mutex_unlock(&adev->objs_lock);
+	WARN_ON_ONCE(!list_empty(&aa->mappings));
+	kfree(aa);
+}
+
+static int accmem_dmabuf_pin(struct dma_buf_attachment *attach)
+{
+	struct accmem_dmabuf *exp = attach->dmabuf->priv;
+	struct accmem_ctx *ctx = exp->buf->ctx;
+	struct accmem_attach *aa = attach->priv;
+	u64 limit = READ_ONCE(accmem_max_pin_bytes);
+	s64 pinned;
+
+	pinned = atomic64_add_return(exp->length, &ctx->pinned_bytes);
+	if (limit && pinned > limit) {
+		atomic64_sub(exp->length, &ctx->pinned_bytes);
+		return -EDQUOT;
+	}
+	aa->pinned = true;
+	atomic_inc(&exp->pins);
+	atomic_inc(&ctx->adev->stats.pins);
+	return 0;
+}
+
+static void accmem_dmabuf_unpin(struct dma_buf_attachment *attach)
+{
+	struct accmem_dmabuf *exp = attach->dmabuf->priv;
+	struct accmem_ctx *ctx = exp->buf->ctx;
+	struct accmem_attach *aa = attach->priv;
+
+	aa->pinned = false;
+	atomic_dec(&ctx->adev->stats.pins);
+	atomic_dec(&exp->pins);
+	atomic64_sub(exp->length, &ctx->pinned_bytes);
+}
+
+static struct sg_table *accmem_dmabuf_map(struct dma_buf_attachment *attach,
+					  enum dma_data_direction dir)
+{
+	struct accmem_dmabuf *exp = attach->dmabuf->priv;
+	struct accmem_device *adev = accmem_exp_dev(exp);
+	struct accmem_attach *aa = attach->priv;
+	struct accmem_mapping *map;
+
+	map = accmem_mapping_create(exp, attach->dev, dir);
+	if (IS_ERR(map))
+		return ERR_CAST(map);
+
+	mutex_lock(&adev->objs_lock);
+	list_add_tail(&map->node, &aa->mappings);
+	mutex_unlock(&adev->objs_lock);
+	return &map->sgt;
+}
+
+static void accmem_dmabuf_unmap(struct dma_buf_attachment *attach,
+				struct sg_table *sgt,
+				enum dma_data_direction dir)
+{
+	struct accmem_dmabuf *exp = attach->dmabuf->priv;
+	struct accmem_device *adev = accmem_exp_dev(exp);
+	struct accmem_mapping *map = container_of(sgt, struct accmem_mapping,
+						  sgt);
+
+	mutex_lock(&adev->objs_lock);
+	list_del(&map->node);
+	mutex_unlock(&adev->objs_lock);
+	accmem_mapping_destroy(adev, map);
+}
+
+static void accmem_dmabuf_release(struct dma_buf *dmabuf)
+{
+	struct accmem_dmabuf *exp = dmabuf->priv;
+	struct accmem_buffer *buf = exp->buf;
+	struct accmem_device *adev = accmem_buf_dev(buf);
+
+	mutex_lock(&adev->objs_lock);
+	list_del(&exp->node);
+	mutex_unlock(&adev->objs_lock);
+
+	atomic64_sub(exp->length, &buf->ctx->exported_bytes);
+	atomic_dec(&adev->stats.live_exports);
+	kfree(exp);
+	/* May start the scrub: the last importer has let go. */
+	accmem_buffer_put(buf);
+}
+
+static int accmem_dmabuf_cpu_access(struct dma_buf *dmabuf, bool for_cpu)
+{
+	struct accmem_dmabuf *exp = dmabuf->priv;
+	struct accmem_device *adev = accmem_exp_dev(exp);
+	struct accmem_mapping *map;
+	struct accmem_attach *aa;
+
+	if (!adev->ops->sync)
+		return 0;
+
+	mutex_lock(&adev->objs_lock);
+	list_for_each_entry(aa, &exp->attachments, node)
+		list_for_each_entry(map, &aa->mappings, node)
+			adev->ops->sync(map, for_cpu);
+	mutex_unlock(&adev->objs_lock);
+	return 0;
+}
+
+static int accmem_dmabuf_begin_cpu_access(struct dma_buf *dmabuf,
+					  enum dma_data_direction dir)
+{
+	return accmem_dmabuf_cpu_access(dmabuf, true);
+}
+
+static int accmem_dmabuf_end_cpu_access(struct dma_buf *dmabuf,
+					enum dma_data_direction dir)
+{
+	return accmem_dmabuf_cpu_access(dmabuf, false);
+}
+
+static int accmem_dmabuf_mmap(struct dma_buf *dmabuf,
+			      struct vm_area_struct *vma)
+{
+	return accmem_mmap_range(dmabuf->priv, vma);
+}
+
+struct accmem_vmap_state {
+	struct page **pages;
+	unsigned int count;
+};
+
+static int accmem_vmap_piece(void *arg, phys_addr_t phys, u64 len)
+{
+	struct accmem_vmap_state *st = arg;
+	unsigned long pfn = PHYS_PFN(phys);
+	unsigned long end = pfn + (len >> PAGE_SHIFT);
+
+	for (; pfn < end; pfn++)
+		st->pages[st->count++] = pfn_to_page(pfn);
+	return 0;
+}
+
+static int accmem_dmabuf_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
+{
+	struct accmem_dmabuf *exp = dmabuf->priv;
+	struct accmem_device *adev = accmem_exp_dev(exp);
+	struct accmem_vmap_state st = { };
+	unsigned int npages = exp->length >> PAGE_SHIFT;
+	void *vaddr;
+
+	/* Only memory with struct pages can be vmapped. */
+	if (!adev->ops->has_pages)
+		return -EOPNOTSUPP;
+
+	st.pages = kvmalloc_array(npages, sizeof(*st.pages), GFP_KERNEL);
+	if (!st.pages)
+		return -ENOMEM;
+	accmem_buffer_walk(exp->buf, exp->offset, exp->length,
+			   accmem_vmap_piece, &st);
+	vaddr = vmap(st.pages, npages, VM_MAP, PAGE_KERNEL);
+	kvfree(st.pages);
+	if (!vaddr)
+		return -ENOMEM;
+
+	iosys_map_set_vaddr(map, vaddr);
+	return 0;
+}
+
+static void accmem_dmabuf_vunmap(struct dma_buf *dmabuf,
+				 struct iosys_map *map)
+{
+	vunmap(map->vaddr);
+}
+
+static const struct dma_buf_ops accmem_dmabuf_ops = {
+	.attach = accmem_dmabuf_attach,
+	.detach = accmem_dmabuf_detach,
+	.pin = accmem_dmabuf_pin,
+	.unpin = accmem_dmabuf_unpin,
+	.map_dma_buf = accmem_dmabuf_map,
+	.unmap_dma_buf = accmem_dmabuf_unmap,
+	.release = accmem_dmabuf_release,
+	.begin_cpu_access = accmem_dmabuf_begin_cpu_access,
+	.end_cpu_access = accmem_dmabuf_end_cpu_access,
+	.mmap = accmem_dmabuf_mmap,
+	.vmap = accmem_dmabuf_vmap,
+	.vunmap = accmem_dmabuf_vunmap,
+};
+
+static int accmem_export_check(struct accmem_export *args,
+			       struct accmem_buffer *buf)
+{
+	u64 end;
+
+	if (!args->length || !PAGE_ALIGNED(args->offset) ||
+	    !PAGE_ALIGNED(args->length))
+		return -EINVAL;
+	if (check_add_overflow(args->offset, args->length, &end) ||
+	    end > buf->size)
+		return -EINVAL;
+	return 0;
+}
+
+/* Charges the export to the tenant; undone in accmem_dmabuf_release(). */
+static int accmem_export_charge(struct accmem_ctx *ctx, u64 length)
+{
+	u64 limit = READ_ONCE(accmem_max_export_bytes);
+	s64 total = atomic64_add_return(length, &ctx->exported_bytes);
+
+	if (limit && total > limit) {
+		atomic64_sub(length, &ctx->exported_bytes);
+		return -EDQUOT;
+	}
+	return 0;
+}
+
+static struct dma_buf *accmem_export_create(struct accmem_buffer *buf,
+					    struct accmem_export *args)
+{
+	DEFINE_DMA_BUF_EXPORT_INFO(info);
+	struct accmem_device *adev = accmem_buf_dev(buf);
+	struct accmem_dmabuf *exp;
+	struct dma_buf *dmabuf;
+	int ret;
+
+	exp = kzalloc(sizeof(*exp), GFP_KERNEL);
+	if (!exp)
+		return ERR_PTR(-ENOMEM);
+	INIT_LIST_HEAD(&exp->attachments);
+	exp->offset = args->offset;
+	exp->length = args->length;
+
+	ret = accmem_export_charge(buf->ctx, exp->length);
+	if (ret)
+		goto err_free;
+
+	info.exp_name = "accmem";
+	info.ops = &accmem_dmabuf_ops;
+	info.size = exp->length;
+	info.flags = args->flags & O_ACCMODE;
+	info.priv = exp;
+	dmabuf = dma_buf_export(&info);
+	if (IS_ERR(dmabuf)) {
+		ret = PTR_ERR(dmabuf);
+		goto err_uncharge;
+	}
+
+	/* Paired with accmem_buffer_put() in accmem_dmabuf_release(). */
+	accmem_buffer_get(buf);
+	exp->buf = buf;
+	exp->ino = file_inode(dmabuf->file)->i_ino;
+	atomic_inc(&adev->stats.live_exports);
+	mutex_lock(&adev->objs_lock);
+	list_add_tail(&exp->node, &buf->exports);
+	mutex_unlock(&adev->objs_lock);
+	return dmabuf;
+
+err_uncharge:
+	atomic64_sub(exp->length, &buf->ctx->exported_bytes);
+err_free:
+	kfree(exp);
+	return ERR_PTR(ret);
+}
+
+/**
+ * accmem_ioctl_export() - ACCMEM_IOC_EXPORT
+ * @ctx: context
+ * @uarg: struct accmem_export
+ *
+ * The fd is reserved first, every reference is taken and the result copied
+ * out before the fd is installed: until fd_install() nobody else can reach
+ * the dma-buf, so a racing close() of a guessed fd number frees nothing.
+ *
+ * Return: 0; -ENOENT for an unknown handle; -EINVAL for bad flags, padding
+ * or range; -EDQUOT beyond max_export_bytes; -EMFILE; -ENOMEM; -EFAULT.
+ */
+int accmem_ioctl_export(struct accmem_ctx *ctx, void __user *uarg)
+{
+	struct accmem_export args;
+	struct accmem_buffer *buf;
+	struct dma_buf *dmabuf;
+	int fd, ret;
+
+	if (copy_from_user(&args, uarg, sizeof(args)))
+		return -EFAULT;
+	if (args.flags & ~ACCMEM_EXPORT_FLAGS || args.pad)
+		return -EINVAL;
+
+	buf = accmem_buffer_lookup(ctx, args.handle);
+	if (!buf)
+		return -ENOENT;
+	ret = accmem_export_check(&args, buf);
+	if (ret)
+		goto out_put;
+
+	fd = get_unused_fd_flags(args.flags & O_CLOEXEC);
+	if (fd < 0) {
+		ret = fd;
+		goto out_put;
+	}
+
+	dmabuf = accmem_export_create(buf, &args);
+	if (IS_ERR(dmabuf)) {
+		ret = PTR_ERR(dmabuf);
+		goto err_fd;
+	}
+
+	args.fd = fd;
+	if (copy_to_user(uarg, &args, sizeof(args))) {
+		ret = -EFAULT;
+		dma_buf_put(dmabuf);
+		goto err_fd;
+	}
+
+	fd_install(fd, dmabuf->file);
+	ret = 0;
+	goto out_put;
+
+err_fd:
+	put_unused_fd(fd);
+out_put:
+	/* The lookup's reference; the dma-buf holds its own. */
+	accmem_buffer_put(buf);
+	return ret;
+}

@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * accmem: sysfs attributes of /sys/class/misc/accmemN (see
+ * Documentation/ABI/testing/sysfs-class-misc-accmem).
+ *
+ * Copyright (C) 2026 The accmem authors
+ */
+#include <linux/device.h>
+#include <linux/sysfs.h>
+
+#include "accmem.h"
+
+static struct accmem_device *accmem_from_dev(struct device *dev)
+{
+	struct miscdevice *misc = dev_get_drvdata(dev);
+
+	return container_of(misc, struct accmem_device, misc);
+}
+
+static ssize_t state_show(struct device *dev, struct device_attribute *attr,
+			  char *buf)
+{
+	return sysfs_emit(buf, "%s\n", accmem_device_state(accmem_from_dev(dev)));
+}
+static DEVICE_ATTR_RO(state);
+
+static ssize_t mem_size_show(struct device *dev,
+			     struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%llu\n", accmem_from_dev(dev)->mem_size);
+}
+static DEVICE_ATTR_RO(mem_size);
+
+static ssize_t mem_used_show(struct device *dev,
+			     struct device_attribute *attr, char *buf)
+{
+	struct accmem_device *adev = accmem_from_dev(dev);
+
+	return sysfs_emit(buf, "%llu\n",
+			  adev->mem_size - accmem_mm_free_bytes(adev));
+}
+static DEVICE_ATTR_RO(mem_used);
+
+static ssize_t exports_show(struct device *dev, struct device_attribute *attr,
+			    char *buf)
+{
+	struct accmem_device *adev = accmem_from_dev(dev);
+
+	return sysfs_emit(buf, "%d\n", atomic_read(&adev->stats.live_exports));
+}
+static DEVICE_ATTR_RO(exports);
+
+static ssize_t pins_show(struct device *dev, struct device_attribute *attr,
+			 char *buf)
+{
+	struct accmem_device *adev = accmem_from_dev(dev);
+
+	return sysfs_emit(buf, "%d\n", atomic_read(&adev->stats.pins));
+}
+static DEVICE_ATTR_RO(pins);
+
+static ssize_t bytes_scrubbed_show(struct device *dev,
+				   struct device_attribute *attr, char *buf)
+{
+	struct accmem_device *adev = accmem_from_dev(dev);
+
+	return sysfs_emit(buf, "%lld\n",
+			  atomic64_read(&adev->stats.bytes_scrubbed));
+}
+static DEVICE_ATTR_RO(bytes_scrubbed);
+
+static ssize_t scrub_time_us_show(struct device *dev,
+				  struct device_attribute *attr, char *buf)
+{
+	struct accmem_device *adev = accmem_from_dev(dev);
+
+	return sysfs_emit(buf, "%lld\n",
+			  atomic64_read(&adev->stats.scrub_ns) / NSEC_PER_USEC);
+}
+static DEVICE_ATTR_RO(scrub_time_us);
+
+static ssize_t last_scrub_us_show(struct device *dev,
+				  struct device_attribute *attr, char *buf)
+{
+	struct accmem_device *adev = accmem_from_dev(dev);
+
+	return sysfs_emit(buf, "%lld\n",
+			  atomic64_read(&adev->stats.last_scrub_ns) /
+			  NSEC_PER_USEC);
+}
+static DEVICE_ATTR_RO(last_scrub_us);
+
+static ssize_t owner_pid_show(struct device *dev,
+			      struct device_attribute *attr, char *buf)
+{
+	struct accmem_device *adev = accmem_from_dev(dev);
+	pid_t pid = 0;
+
+	mutex_lock(&adev->lock);
+	if (adev->ctx)
+		pid = adev->ctx->owner_pid;
+	mutex_unlock(&adev->lock);
+	return sysfs_emit(buf, "%d\n", pid);
+}
+static DEVICE_ATTR_RO(owner_pid);
+
+static struct attribute *accmem_attrs[] = {
+	&dev_attr_state.attr,
+	&dev_attr_mem_size.attr,
+	&dev_attr_mem_used.attr,
+	&dev_attr_exports.attr,
+	&dev_attr_pins.attr,
+	&dev_attr_bytes_scrubbed.attr,
+	&dev_attr_scrub_time_us.attr,
+	&dev_attr_last_scrub_us.attr,
+	&dev_attr_owner_pid.attr,
+	NULL
+};
+
+static const struct attribute_group accmem_attr_group = {
+	.attrs = accmem_attrs,
+};
+
+const struct attribute_group *accmem_sysfs_groups[] = {
+	&accmem_attr_group,
+	NULL
+};
