@@ -17,10 +17,10 @@ KVER := $(shell scripts/kernel env $(KERNEL) | sed -n 's/^KVER=//p')
 KDIR := /usr/src/linux-headers-$(KVER)
 else
 KDIR ?= /lib/modules/$(shell uname -r)/build
-KVER := $(shell $(MAKE) -s -C $(KDIR) kernelrelease 2>/dev/null)
+KVER := $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null)
 endif
 
-BUILD := $(CURDIR)/build/$(KVER)
+BUILD ?= $(CURDIR)/build/$(KVER)
 SOURCES := Kbuild $(wildcard src/*.c src/*.h) include/uapi/linux/accmem.h
 KBUILD_FLAGS ?= W=1
 INSTALL_HDR_PATH ?= /usr/include

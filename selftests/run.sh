@@ -22,8 +22,8 @@ for t in "$@"; do
 		fail=$((fail + 1))
 		continue
 	fi
-	p=$(echo "$totals" | sed -n 's/.*pass:\([0-9]*\).*/\1/p')
-	f=$(echo "$totals" | sed -n 's/.*fail:\([0-9]*\).*/\1/p')
+	p=$(echo "$totals" | sed -n 's/.* pass:\([0-9]*\).*/\1/p')
+	f=$(echo "$totals" | sed -n 's/.* fail:\([0-9]*\).*/\1/p')
 	xp=$(echo "$totals" | sed -n 's/.*xpass:\([0-9]*\).*/\1/p')
 	s=$(echo "$totals" | sed -n 's/.*skip:\([0-9]*\).*/\1/p')
 	e=$(echo "$totals" | sed -n 's/.*error:\([0-9]*\).*/\1/p')

@@ -18,6 +18,8 @@
 #include "accmem.h"
 
 #define ACCMEM_ALLOC_FLAGS	ACCMEM_ALLOC_CONTIGUOUS
+/* Handle 0 is never valid, so user space can use it as "none". */
+#define ACCMEM_HANDLE_LIMIT	XA_LIMIT(1, INT_MAX)
 
 static void accmem_buffer_release_work(struct work_struct *work)
 {
@@ -194,7 +196,7 @@ int accmem_ioctl_alloc(struct accmem_ctx *ctx, void __user *uarg)
 	args.dev_addr = buf->dev_addr;
 
 	xa_lock(&ctx->handles);
-	ret = __xa_alloc(&ctx->handles, &handle, buf, xa_limit_31b,
+	ret = __xa_alloc(&ctx->handles, &handle, buf, ACCMEM_HANDLE_LIMIT,
 			 GFP_KERNEL);
 	if (!ret)
 		buf->handle = handle;
@@ -229,6 +231,9 @@ int accmem_ioctl_free(struct accmem_ctx *ctx, void __user *uarg)
 		return -EFAULT;
 	if (args.flags)
 		return -EINVAL;
+	/* Erasing index 0 would mark it free in the allocating xarray. */
+	if (!args.handle)
+		return -ENOENT;
 
 	buf = xa_erase(&ctx->handles, args.handle);
 	if (!buf)
