@@ -22,10 +22,12 @@ endif
 
 BUILD ?= $(CURDIR)/build/$(KVER)
 SOURCES := Kbuild $(wildcard src/*.c src/*.h) include/uapi/linux/accmem.h
+TEST_SOURCES := $(wildcard selftests/importer/*.c selftests/importer/*.h) \
+	selftests/importer/Kbuild src/compat.h
 KBUILD_FLAGS ?= W=1
 INSTALL_HDR_PATH ?= /usr/include
 
-.PHONY: all modules check demo lint install clean selftests
+.PHONY: all modules test-modules check demo lint install clean selftests
 
 all: modules
 
@@ -35,6 +37,13 @@ modules:
 	@mkdir -p $(BUILD)
 	@cp -u --parents $(SOURCES) $(BUILD)/
 	$(MAKE) -C $(KDIR) M=$(BUILD) $(KBUILD_FLAGS) modules
+
+# Test-only modules (the dma-buf test importer), never installed.
+test-modules:
+	@test -n "$(KVER)" || { echo "no kernel headers at $(KDIR)" >&2; exit 1; }
+	@mkdir -p $(BUILD)
+	@cp -u --parents $(TEST_SOURCES) $(BUILD)/
+	$(MAKE) -C $(KDIR) M=$(BUILD)/selftests/importer $(KBUILD_FLAGS) modules
 
 selftests:
 	$(MAKE) -C selftests

@@ -186,7 +186,7 @@ struct accmem_buffer {
  * @ino: inode number of the dma-buf file (debugfs)
  * @node: in accmem_buffer.exports
  * @attachments: struct accmem_attach of the importers
- * @pins: pinned attachments
+ * @pins: attachments pinned now
  */
 struct accmem_dmabuf {
 	struct accmem_buffer *buf;
@@ -203,13 +203,13 @@ struct accmem_dmabuf {
  * @node: in accmem_dmabuf.attachments
  * @dev: the importing device
  * @mappings: struct accmem_mapping alive for this attachment
- * @pinned: the importer pinned the attachment
+ * @pins: pin depth (under the reservation lock); pinned while non-zero
  */
 struct accmem_attach {
 	struct list_head node;
 	struct device *dev;
 	struct list_head mappings;
-	bool pinned;
+	unsigned int pins;
 };
 
 /**

@@ -31,6 +31,15 @@ static inline void accmem_vm_flags_set(struct vm_area_struct *vma,
 #endif
 }
 
+/* dma_buf_vmap_unlocked() arrived with the 6.2 locking convention. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+#define accmem_compat_vmap_unlocked	dma_buf_vmap_unlocked
+#define accmem_compat_vunmap_unlocked	dma_buf_vunmap_unlocked
+#else
+#define accmem_compat_vmap_unlocked	dma_buf_vmap
+#define accmem_compat_vunmap_unlocked	dma_buf_vunmap
+#endif
+
 /*
  * The VRAM buddy allocator: Debian's 6.12 builds it into vmlinux as
  * gpu_buddy; 6.1 has it in the drm_buddy module with a slightly older API.

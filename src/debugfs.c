@@ -27,7 +27,7 @@ static void accmem_debugfs_export(struct seq_file *m,
 			nmaps++;
 		seq_printf(m, "    attachment %s %s%s mappings %u\n",
 			   dev_driver_string(aa->dev), dev_name(aa->dev),
-			   aa->pinned ? " pinned" : "", nmaps);
+			   aa->pins ? " pinned" : "", nmaps);
 	}
 }
 

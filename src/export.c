@@ -18,6 +18,7 @@
  * Copyright (C) 2026 The accmem authors
  */
 #include <linux/dma-buf.h>
+#include <linux/dma-resv.h>
 #include <linux/file.h>
 #include <linux/iosys-map.h>
 #include <linux/overflow.h>
@@ -75,6 +76,11 @@ static void accmem_dmabuf_detach(struct dma_buf *dmabuf,
 	kfree(aa);
 }
 
+/*
+ * Pins nest: the importer's dma_buf_pin() and, without
+ * CONFIG_DMABUF_MOVE_NOTIFY, the core's own pin around each mapping. What
+ * is counted and charged is the attachment being pinned at all.
+ */
 static int accmem_dmabuf_pin(struct dma_buf_attachment *attach)
 {
 	struct accmem_dmabuf *exp = attach->dmabuf->priv;
@@ -83,12 +89,16 @@ static int accmem_dmabuf_pin(struct dma_buf_attachment *attach)
 	u64 limit = READ_ONCE(accmem_max_pin_bytes);
 	s64 pinned;
 
+	dma_resv_assert_held(attach->dmabuf->resv);
+	if (aa->pins++)
+		return 0;
+
 	pinned = atomic64_add_return(exp->length, &ctx->pinned_bytes);
 	if (limit && pinned > limit) {
 		atomic64_sub(exp->length, &ctx->pinned_bytes);
+		aa->pins--;
 		return -EDQUOT;
 	}
-	aa->pinned = true;
 	atomic_inc(&exp->pins);
 	atomic_inc(&ctx->adev->stats.pins);
 	return 0;
@@ -100,7 +110,10 @@ static void accmem_dmabuf_unpin(struct dma_buf_attachment *attach)
 	struct accmem_ctx *ctx = exp->buf->ctx;
 	struct accmem_attach *aa = attach->priv;
 
-	aa->pinned = false;
+	dma_resv_assert_held(attach->dmabuf->resv);
+	if (WARN_ON_ONCE(!aa->pins) || --aa->pins)
+		return;
+
 	atomic_dec(&ctx->adev->stats.pins);
 	atomic_dec(&exp->pins);
 	atomic64_sub(exp->length, &ctx->pinned_bytes);

@@ -193,7 +193,7 @@ static int demo(const char *dev)
 		perror("mmap");
 		return 1;
 	}
-	strcpy(p, "tenant data");
+	snprintf(p, 64, "tenant data");
 	munmap(p, 16 << 20);
 
 	close(fd);

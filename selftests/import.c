@@ -1,0 +1,418 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * accmem dma-bufs seen by an importer (the accmem_importer test module):
+ * static, dynamic+pin (RDMA MR style) and dynamic+move_notify attachments;
+ * scatterlists that cover exactly the exported range in maximal segments
+ * bounded by the importer's max segment size; importer CPU access; pin and
+ * export accounting and limits; debugfs and accmemctl naming the importer.
+ */
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+#include "accmem_lib.h"
+#include "importer/accmem_importer.h"
+
+#define SEED 0x1badcafeu
+#define IMPORTER_DEV "/dev/accmem_importer"
+
+static int importer_open(void)
+{
+	char cmd[512];
+	const char *ko = getenv("ACCMEM_IMPORTER");
+
+	if (access(IMPORTER_DEV, F_OK)) {
+		if (ko)
+			snprintf(cmd, sizeof(cmd), "insmod %s", ko);
+		else
+			snprintf(cmd, sizeof(cmd), "modprobe accmem_importer");
+		if (system(cmd))
+			return -ENOENT;
+	}
+	return open(IMPORTER_DEV, O_RDWR | O_CLOEXEC);
+}
+
+/* Imports; returns the import id or -errno; fills @out if not NULL. */
+static int imp_import(int imp, int dmabuf, __u32 mode, __u64 max_seg,
+		      struct accmem_imp_import *out)
+{
+	struct accmem_imp_import a = {
+		.fd = dmabuf, .mode = mode, .max_seg = max_seg,
+	};
+	int ret = accmem_ioctl(imp, ACCMEM_IMP_IMPORT, &a);
+
+	if (out)
+		*out = a;
+	return ret ? ret : (int)a.id;
+}
+
+static int imp_release(int imp, __u32 id)
+{
+	return accmem_ioctl(imp, ACCMEM_IMP_RELEASE, &id);
+}
+
+static int imp_sg(int imp, __u32 id, struct accmem_imp_seg *segs, __u32 n)
+{
+	struct accmem_imp_sg a = {
+		.id = id, .count = n, .segs = (uintptr_t)segs,
+	};
+	int ret = accmem_ioctl(imp, ACCMEM_IMP_GET_SG, &a);
+
+	return ret ? ret : (int)a.count;
+}
+
+static int imp_rw(int imp, __u32 id, int write, __u64 off, void *buf,
+		  __u64 len)
+{
+	struct accmem_imp_rw a = {
+		.id = id, .write = write, .offset = off, .len = len,
+		.buf = (uintptr_t)buf,
+	};
+
+	return accmem_ioctl(imp, ACCMEM_IMP_RW, &a);
+}
+
+static int set_param(const char *name, unsigned long long v)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/module/accmem/parameters/%s", name);
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	fprintf(f, "%llu\n", v);
+	return fclose(f) ? -errno : 0;
+}
+
+FIXTURE(import)
+{
+	int fd;
+	int imp;
+	int h;
+	int dmabuf;
+	__u64 size;
+	void *map;
+};
+
+FIXTURE_SETUP(import)
+{
+	self->imp = importer_open();
+	ASSERT_LE(0, self->imp) {
+		TH_LOG("accmem_importer test module missing: %s",
+		       "make test-modules; ACCMEM_IMPORTER=path.ko");
+	}
+	self->size = 8 * SZ_1M;
+	self->fd = accmem_open_idle();
+	ASSERT_LE(0, self->fd);
+	self->h = accmem_alloc(self->fd, self->size, 0,
+			       ACCMEM_ALLOC_CONTIGUOUS);
+	ASSERT_LT(0, self->h);
+	self->dmabuf = accmem_export(self->fd, self->h, 0, self->size,
+				     O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->dmabuf);
+	self->map = accmem_mmap(self->dmabuf, self->size,
+				PROT_READ | PROT_WRITE);
+	ASSERT_NE(MAP_FAILED, self->map);
+	accmem_fill(self->map, self->size, SEED);
+}
+
+FIXTURE_TEARDOWN(import)
+{
+	set_param("max_pin_bytes", 0);
+	set_param("max_export_bytes", 0);
+	if (self->map != MAP_FAILED)
+		munmap(self->map, self->size);
+	close(self->imp);
+	close(self->dmabuf);
+	close(self->fd);
+	EXPECT_EQ(0, accmem_wait_idle(60));
+	EXPECT_EQ(0, accmem_sysfs_num("pins"));
+	EXPECT_EQ(0, accmem_sysfs_num("exports"));
+}
+
+/*
+ * The table covers exactly @len bytes in page-aligned segments of at most
+ * @max_seg, each merged as far as physical contiguity and @max_seg allow.
+ */
+static void check_segments(struct __test_metadata *_metadata,
+			   struct accmem_imp_seg *s, int n, __u64 len,
+			   __u64 max_seg)
+{
+	__u64 total = 0;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		EXPECT_EQ(0, s[i].addr % 4096);
+		EXPECT_EQ(0, s[i].len % 4096);
+		EXPECT_GE(max_seg, s[i].len);
+		EXPECT_LT(0, s[i].len);
+		total += s[i].len;
+		/* no IOMMU here: DMA addresses are the memory's */
+		if (s[i].phys != ~0ULL)
+			EXPECT_EQ(s[i].phys, s[i].addr);
+		if (i + 1 < n && s[i].phys + s[i].len == s[i + 1].phys)
+			EXPECT_EQ(max_seg, s[i].len);
+	}
+	EXPECT_EQ(len, total);
+}
+
+TEST_F(import, static_attach_segments)
+{
+	struct accmem_imp_import info;
+	struct accmem_imp_seg segs[64];
+	int id, n;
+
+	id = imp_import(self->imp, self->dmabuf, ACCMEM_IMP_STATIC, SZ_1M,
+			&info);
+	ASSERT_LT(0, id);
+	EXPECT_EQ(self->size, info.size);
+	n = imp_sg(self->imp, id, segs, 64);
+	ASSERT_LT(0, n);
+	EXPECT_EQ(info.nents, n);
+	/* 8 MiB in segments of at most 1 MiB: exactly 8 */
+	EXPECT_EQ(8, n);
+	check_segments(_metadata, segs, n, self->size, SZ_1M);
+	EXPECT_EQ(0, imp_release(self->imp, id));
+}
+
+TEST_F(import, large_segments_merge)
+{
+	struct accmem_imp_seg segs[64];
+	int id, n;
+
+	id = imp_import(self->imp, self->dmabuf, ACCMEM_IMP_DYN_PIN, 0, NULL);
+	ASSERT_LT(0, id);
+	n = imp_sg(self->imp, id, segs, 64);
+	ASSERT_LT(0, n);
+	/* emulated memory is contiguous per 4 MiB block at least */
+	EXPECT_GE(2, n);
+	check_segments(_metadata, segs, n, self->size, 1ULL << 31);
+	EXPECT_EQ(0, imp_release(self->imp, id));
+}
+
+TEST_F(import, small_max_segment)
+{
+	struct accmem_imp_seg *segs;
+	int id, n, want = self->size / 65536;
+
+	segs = calloc(want + 1, sizeof(*segs));
+	ASSERT_NE(NULL, segs);
+	id = imp_import(self->imp, self->dmabuf, ACCMEM_IMP_DYN_PIN, 65536,
+			NULL);
+	ASSERT_LT(0, id);
+	n = imp_sg(self->imp, id, segs, want + 1);
+	EXPECT_EQ(want, n);
+	check_segments(_metadata, segs, n, self->size, 65536);
+	EXPECT_EQ(0, imp_release(self->imp, id));
+	free(segs);
+}
+
+TEST_F(import, subrange_export)
+{
+	struct accmem_imp_seg segs[64];
+	__u8 *buf;
+	int sub, id, n;
+
+	sub = accmem_export(self->fd, self->h, 3 * SZ_1M, 2 * SZ_1M, O_RDWR);
+	ASSERT_LE(0, sub);
+	id = imp_import(self->imp, sub, ACCMEM_IMP_DYN_PIN, SZ_1M, NULL);
+	ASSERT_LT(0, id);
+	n = imp_sg(self->imp, id, segs, 64);
+	EXPECT_EQ(2, n);
+	check_segments(_metadata, segs, n, 2 * SZ_1M, SZ_1M);
+
+	/* the importer's view is exactly bytes [3 MiB, 5 MiB) */
+	buf = malloc(2 * SZ_1M);
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, imp_rw(self->imp, id, 0, 0, buf, 2 * SZ_1M));
+	EXPECT_EQ(0, memcmp(buf, (__u8 *)self->map + 3 * SZ_1M, 2 * SZ_1M));
+	free(buf);
+	close(sub);
+	EXPECT_EQ(0, imp_release(self->imp, id));
+}
+
+TEST_F(import, importer_writes_cpu_reads)
+{
+	char msg[] = "written by the importer";
+	char back[sizeof(msg)];
+	int id;
+
+	id = imp_import(self->imp, self->dmabuf, ACCMEM_IMP_STATIC, 0, NULL);
+	ASSERT_LT(0, id);
+	ASSERT_EQ(0, imp_rw(self->imp, id, 1, 4096, msg, sizeof(msg)));
+	ASSERT_EQ(0, accmem_sync(self->dmabuf,
+				 DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
+	EXPECT_EQ(0, memcmp((char *)self->map + 4096, msg, sizeof(msg)));
+	ASSERT_EQ(0, accmem_sync(self->dmabuf,
+				 DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
+	ASSERT_EQ(0, imp_rw(self->imp, id, 0, 4096, back, sizeof(back)));
+	EXPECT_EQ(0, memcmp(back, msg, sizeof(msg)));
+	EXPECT_EQ(-EINVAL, imp_rw(self->imp, id, 0, self->size, back, 1));
+	EXPECT_EQ(0, imp_release(self->imp, id));
+}
+
+TEST_F(import, pins_counted)
+{
+	struct accmem_imp_state st = { 0 };
+	int a, b;
+
+	a = imp_import(self->imp, self->dmabuf, ACCMEM_IMP_DYN_PIN, 0, NULL);
+	ASSERT_LT(0, a);
+	EXPECT_EQ(1, accmem_sysfs_num("pins"));
+	st.id = a;
+	ASSERT_EQ(0, accmem_ioctl(self->imp, ACCMEM_IMP_STATE, &st));
+	EXPECT_EQ(1, st.pinned);
+	b = imp_import(self->imp, self->dmabuf, ACCMEM_IMP_DYN_PIN, 0, NULL);
+	ASSERT_LT(0, b);
+	EXPECT_EQ(2, accmem_sysfs_num("pins"));
+	EXPECT_EQ(0, imp_release(self->imp, a));
+	EXPECT_EQ(1, accmem_sysfs_num("pins"));
+	EXPECT_EQ(0, imp_release(self->imp, b));
+	EXPECT_EQ(0, accmem_sysfs_num("pins"));
+}
+
+TEST_F(import, move_notify_never_called)
+{
+	struct accmem_imp_state st = { 0 };
+	struct accmem_imp_seg segs[64];
+	int id, n;
+
+	id = imp_import(self->imp, self->dmabuf, ACCMEM_IMP_DYN_MOVE, 0, NULL);
+	ASSERT_LT(0, id);
+	n = imp_sg(self->imp, id, segs, 64);
+	ASSERT_LT(0, n);
+	check_segments(_metadata, segs, n, self->size, 1ULL << 31);
+	/* the memory never moves: nothing to invalidate, ever */
+	EXPECT_EQ(0, accmem_free(self->fd, self->h));
+	st.id = id;
+	ASSERT_EQ(0, accmem_ioctl(self->imp, ACCMEM_IMP_STATE, &st));
+	EXPECT_EQ(0, st.moves);
+	EXPECT_EQ(0, imp_release(self->imp, id));
+}
+
+TEST_F(import, importer_holds_tenancy)
+{
+	__u8 *buf;
+	int id;
+
+	/* The seeds' scenario: an MR-like pinned import outlives tenant A. */
+	id = imp_import(self->imp, self->dmabuf, ACCMEM_IMP_DYN_PIN, 0, NULL);
+	ASSERT_LT(0, id);
+	munmap(self->map, self->size);
+	self->map = MAP_FAILED;
+	ASSERT_EQ(0, close(self->dmabuf));
+	ASSERT_EQ(0, close(self->fd));
+	self->dmabuf = -1;
+	self->fd = -1;
+
+	usleep(100000);
+	EXPECT_EQ(-EBUSY, accmem_open());
+	EXPECT_EQ(1, accmem_sysfs_num("exports"));
+	EXPECT_EQ(self->size, (__u64)accmem_sysfs_num("mem_used"));
+	buf = malloc(self->size);
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, imp_rw(self->imp, id, 0, 0, buf, self->size));
+	EXPECT_EQ(-1, accmem_check(buf, self->size, SEED));
+	EXPECT_EQ(-EBUSY, accmem_open());
+
+	/* the importer lets go: scrub, idle, and tenant B sees zeros */
+	EXPECT_EQ(0, imp_release(self->imp, id));
+	ASSERT_EQ(0, accmem_wait_idle(60));
+	self->fd = accmem_open();
+	ASSERT_LE(0, self->fd);
+	self->h = accmem_alloc(self->fd, self->size, 0,
+			       ACCMEM_ALLOC_CONTIGUOUS);
+	ASSERT_LT(0, self->h);
+	self->dmabuf = accmem_export(self->fd, self->h, 0, self->size, 0);
+	ASSERT_LE(0, self->dmabuf);
+	id = imp_import(self->imp, self->dmabuf, ACCMEM_IMP_STATIC, 0, NULL);
+	ASSERT_LT(0, id);
+	ASSERT_EQ(0, imp_rw(self->imp, id, 0, 0, buf, self->size));
+	EXPECT_EQ(-1, accmem_check_zero(buf, self->size));
+	free(buf);
+}
+
+TEST_F(import, pin_limit)
+{
+	int id;
+
+	ASSERT_EQ(0, set_param("max_pin_bytes", self->size / 2));
+	EXPECT_EQ(-EDQUOT, imp_import(self->imp, self->dmabuf,
+				      ACCMEM_IMP_DYN_PIN, 0, NULL));
+	EXPECT_EQ(0, accmem_sysfs_num("pins"));
+	ASSERT_EQ(0, set_param("max_pin_bytes", self->size));
+	id = imp_import(self->imp, self->dmabuf, ACCMEM_IMP_DYN_PIN, 0, NULL);
+	ASSERT_LT(0, id);
+	EXPECT_EQ(-EDQUOT, imp_import(self->imp, self->dmabuf,
+				      ACCMEM_IMP_DYN_PIN, 0, NULL));
+	EXPECT_EQ(0, imp_release(self->imp, id));
+	id = imp_import(self->imp, self->dmabuf, ACCMEM_IMP_DYN_PIN, 0, NULL);
+	EXPECT_LT(0, id);
+}
+
+TEST_F(import, export_limit)
+{
+	int a, b;
+
+	/* the fixture's dma-buf already counts */
+	ASSERT_EQ(0, set_param("max_export_bytes", self->size + SZ_1M));
+	a = accmem_export(self->fd, self->h, 0, SZ_1M, 0);
+	EXPECT_LE(0, a);
+	EXPECT_EQ(-EDQUOT, accmem_export(self->fd, self->h, 0, 4096, 0));
+	close(a);
+	b = accmem_export(self->fd, self->h, SZ_1M, SZ_1M, 0);
+	EXPECT_LE(0, b);
+	close(b);
+}
+
+TEST_F(import, debugfs_names_importer)
+{
+	char line[512];
+	int id, found_buf = 0, found_att = 0;
+	FILE *f;
+
+	id = imp_import(self->imp, self->dmabuf, ACCMEM_IMP_DYN_PIN, 0, NULL);
+	ASSERT_LT(0, id);
+	f = fopen("/sys/kernel/debug/accmem/accmem0/buffers", "r");
+	ASSERT_NE(NULL, f);
+	while (fgets(line, sizeof(line), f)) {
+		if (strstr(line, "buffer handle") && strstr(line, "contiguous"))
+			found_buf++;
+		if (strstr(line, "attachment") &&
+		    strstr(line, "accmem-importer") && strstr(line, "pinned"))
+			found_att++;
+	}
+	fclose(f);
+	EXPECT_EQ(1, found_buf);
+	EXPECT_EQ(1, found_att);
+	EXPECT_EQ(0, imp_release(self->imp, id));
+}
+
+TEST_F(import, accmemctl_status)
+{
+	const char *ctl = getenv("ACCMEMCTL");
+	char cmd[512], out[4096];
+	size_t n;
+	FILE *p;
+	int id;
+
+	ASSERT_NE(NULL, ctl) {
+		TH_LOG("set ACCMEMCTL to the accmemctl binary");
+	}
+	id = imp_import(self->imp, self->dmabuf, ACCMEM_IMP_DYN_PIN, 0, NULL);
+	ASSERT_LT(0, id);
+	snprintf(cmd, sizeof(cmd), "%s status accmem0", ctl);
+	p = popen(cmd, "r");
+	ASSERT_NE(NULL, p);
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = 0;
+	EXPECT_EQ(0, pclose(p));
+	TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "accmem0: owned"));
+	EXPECT_NE(NULL, strstr(out, "exports 1 live, 1 pinned"));
+	EXPECT_NE(NULL, strstr(out, "accmem-importer"));
+	EXPECT_EQ(0, imp_release(self->imp, id));
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,386 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * accmem_importer: a test-only dma-buf importer (see accmem_importer.h).
+ *
+ * The importing device is a platform device with a 64-bit DMA mask whose
+ * max segment size each import sets, so tests can check how the exporter
+ * splits its scatterlists.
+ *
+ * Copyright (C) 2026 The accmem authors
+ */
+#include <linux/dma-buf.h>
+#include <linux/dma-mapping.h>
+#include <linux/dma-resv.h>
+#include <linux/fs.h>
+#include <linux/iosys-map.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/platform_device.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/xarray.h>
+
+#include "../../src/compat.h"
+#include "accmem_importer.h"
+
+struct imp_import {
+	struct dma_buf *dmabuf;
+	struct dma_buf_attachment *attach;
+	struct sg_table *sgt;
+	u32 mode;
+	bool pinned;
+	atomic_t moves;
+};
+
+struct imp_file {
+	struct xarray imports;
+};
+
+static struct platform_device *imp_pdev;
+static struct device_dma_parameters imp_dma_parms;
+/* Serialises imports: they set the shared device's max segment size. */
+static DEFINE_MUTEX(imp_lock);
+
+static void imp_move_notify(struct dma_buf_attachment *attach)
+{
+	struct imp_import *imp = attach->importer_priv;
+
+	atomic_inc(&imp->moves);
+}
+
+static const struct dma_buf_attach_ops imp_pin_ops = {
+	.allow_peer2peer = true,
+	.move_notify = imp_move_notify,
+};
+
+static const struct dma_buf_attach_ops imp_move_ops = {
+	.allow_peer2peer = true,
+	.move_notify = imp_move_notify,
+};
+
+static void imp_release(struct imp_import *imp)
+{
+	dma_resv_lock(imp->dmabuf->resv, NULL);
+	dma_buf_unmap_attachment(imp->attach, imp->sgt, DMA_BIDIRECTIONAL);
+	if (imp->pinned)
+		dma_buf_unpin(imp->attach);
+	dma_resv_unlock(imp->dmabuf->resv);
+	dma_buf_detach(imp->dmabuf, imp->attach);
+	dma_buf_put(imp->dmabuf);
+	kfree(imp);
+}
+
+static struct dma_buf_attachment *imp_attach(struct imp_import *imp)
+{
+	struct device *dev = &imp_pdev->dev;
+
+	switch (imp->mode) {
+	case ACCMEM_IMP_STATIC:
+		return dma_buf_attach(imp->dmabuf, dev);
+	case ACCMEM_IMP_DYN_PIN:
+		return dma_buf_dynamic_attach(imp->dmabuf, dev, &imp_pin_ops,
+					      imp);
+	case ACCMEM_IMP_DYN_MOVE:
+		return dma_buf_dynamic_attach(imp->dmabuf, dev, &imp_move_ops,
+					      imp);
+	}
+	return ERR_PTR(-EINVAL);
+}
+
+/* Attach, pin if asked, map under the reservation lock. */
+static int imp_map(struct imp_import *imp, u64 max_seg)
+{
+	int ret;
+
+	mutex_lock(&imp_lock);
+	imp_dma_parms.max_segment_size = max_seg ? min_t(u64, max_seg, SZ_2G) :
+					 SZ_2G;
+	imp->attach = imp_attach(imp);
+	if (IS_ERR(imp->attach)) {
+		ret = PTR_ERR(imp->attach);
+		goto out_unlock;
+	}
+
+	dma_resv_lock(imp->dmabuf->resv, NULL);
+	if (imp->mode == ACCMEM_IMP_DYN_PIN) {
+		ret = dma_buf_pin(imp->attach);
+		if (ret)
+			goto err_resv;
+		imp->pinned = true;
+	}
+	imp->sgt = dma_buf_map_attachment(imp->attach, DMA_BIDIRECTIONAL);
+	if (IS_ERR(imp->sgt)) {
+		ret = PTR_ERR(imp->sgt);
+		goto err_unpin;
+	}
+	dma_resv_unlock(imp->dmabuf->resv);
+	mutex_unlock(&imp_lock);
+	return 0;
+
+err_unpin:
+	if (imp->pinned)
+		dma_buf_unpin(imp->attach);
+err_resv:
+	dma_resv_unlock(imp->dmabuf->resv);
+	dma_buf_detach(imp->dmabuf, imp->attach);
+out_unlock:
+	mutex_unlock(&imp_lock);
+	return ret;
+}
+
+static int imp_ioctl_import(struct imp_file *f, void __user *uarg)
+{
+	struct accmem_imp_import args;
+	struct imp_import *imp;
+	u32 id;
+	int ret;
+
+	if (copy_from_user(&args, uarg, sizeof(args)))
+		return -EFAULT;
+	if (args.mode > ACCMEM_IMP_DYN_MOVE)
+		return -EINVAL;
+
+	imp = kzalloc(sizeof(*imp), GFP_KERNEL);
+	if (!imp)
+		return -ENOMEM;
+	imp->mode = args.mode;
+	imp->dmabuf = dma_buf_get(args.fd);
+	if (IS_ERR(imp->dmabuf)) {
+		ret = PTR_ERR(imp->dmabuf);
+		kfree(imp);
+		return ret;
+	}
+
+	ret = imp_map(imp, args.max_seg);
+	if (ret) {
+		dma_buf_put(imp->dmabuf);
+		kfree(imp);
+		return ret;
+	}
+
+	ret = xa_alloc(&f->imports, &id, imp, xa_limit_31b, GFP_KERNEL);
+	if (ret) {
+		imp_release(imp);
+		return ret;
+	}
+	args.id = id;
+	args.nents = imp->sgt->nents;
+	args.size = imp->dmabuf->size;
+	if (copy_to_user(uarg, &args, sizeof(args))) {
+		xa_erase(&f->imports, id);
+		imp_release(imp);
+		return -EFAULT;
+	}
+	return 0;
+}
+
+static int imp_ioctl_get_sg(struct imp_file *f, void __user *uarg)
+{
+	struct accmem_imp_seg __user *useg;
+	struct accmem_imp_sg args;
+	struct imp_import *imp;
+	struct scatterlist *sg;
+	unsigned int i;
+
+	if (copy_from_user(&args, uarg, sizeof(args)))
+		return -EFAULT;
+	imp = xa_load(&f->imports, args.id);
+	if (!imp)
+		return -ENOENT;
+
+	useg = u64_to_user_ptr(args.segs);
+	for_each_sgtable_dma_sg(imp->sgt, sg, i) {
+		struct accmem_imp_seg seg = {
+			.addr = sg_dma_address(sg),
+			.len = sg_dma_len(sg),
+			.phys = sg_page(sg) ? page_to_phys(sg_page(sg)) +
+					      sg->offset : ~0ULL,
+		};
+
+		if (i >= args.count)
+			break;
+		if (copy_to_user(&useg[i], &seg, sizeof(seg)))
+			return -EFAULT;
+	}
+	args.count = imp->sgt->nents;
+	return copy_to_user(uarg, &args, sizeof(args)) ? -EFAULT : 0;
+}
+
+static int imp_copy(struct iosys_map *map, struct accmem_imp_rw *args)
+{
+	void *bounce;
+	int ret = 0;
+
+	bounce = kvmalloc(args->len, GFP_KERNEL);
+	if (!bounce)
+		return -ENOMEM;
+	if (args->write) {
+		if (copy_from_user(bounce, u64_to_user_ptr(args->buf),
+				   args->len))
+			ret = -EFAULT;
+		else
+			iosys_map_memcpy_to(map, args->offset, bounce,
+					    args->len);
+	} else {
+		iosys_map_memcpy_from(bounce, map, args->offset, args->len);
+		if (copy_to_user(u64_to_user_ptr(args->buf), bounce,
+				 args->len))
+			ret = -EFAULT;
+	}
+	kvfree(bounce);
+	return ret;
+}
+
+static int imp_ioctl_rw(struct imp_file *f, void __user *uarg)
+{
+	struct accmem_imp_rw args;
+	struct imp_import *imp;
+	struct iosys_map map;
+	enum dma_data_direction dir;
+	u64 end;
+	int ret;
+
+	if (copy_from_user(&args, uarg, sizeof(args)))
+		return -EFAULT;
+	imp = xa_load(&f->imports, args.id);
+	if (!imp)
+		return -ENOENT;
+	if (check_add_overflow(args.offset, args.len, &end) ||
+	    end > imp->dmabuf->size)
+		return -EINVAL;
+
+	dir = args.write ? DMA_TO_DEVICE : DMA_FROM_DEVICE;
+	ret = accmem_compat_vmap_unlocked(imp->dmabuf, &map);
+	if (ret)
+		return ret;
+	ret = dma_buf_begin_cpu_access(imp->dmabuf, dir);
+	if (!ret) {
+		ret = imp_copy(&map, &args);
+		dma_buf_end_cpu_access(imp->dmabuf, dir);
+	}
+	accmem_compat_vunmap_unlocked(imp->dmabuf, &map);
+	return ret;
+}
+
+static int imp_ioctl_state(struct imp_file *f, void __user *uarg)
+{
+	struct accmem_imp_state args;
+	struct imp_import *imp;
+
+	if (copy_from_user(&args, uarg, sizeof(args)))
+		return -EFAULT;
+	imp = xa_load(&f->imports, args.id);
+	if (!imp)
+		return -ENOENT;
+	args.moves = atomic_read(&imp->moves);
+	args.pinned = imp->pinned;
+	return copy_to_user(uarg, &args, sizeof(args)) ? -EFAULT : 0;
+}
+
+static int imp_ioctl_release(struct imp_file *f, void __user *uarg)
+{
+	struct imp_import *imp;
+	u32 id;
+
+	if (get_user(id, (u32 __user *)uarg))
+		return -EFAULT;
+	imp = xa_erase(&f->imports, id);
+	if (!imp)
+		return -ENOENT;
+	imp_release(imp);
+	return 0;
+}
+
+static long imp_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct imp_file *f = file->private_data;
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case ACCMEM_IMP_IMPORT:
+		return imp_ioctl_import(f, uarg);
+	case ACCMEM_IMP_GET_SG:
+		return imp_ioctl_get_sg(f, uarg);
+	case ACCMEM_IMP_RW:
+		return imp_ioctl_rw(f, uarg);
+	case ACCMEM_IMP_STATE:
+		return imp_ioctl_state(f, uarg);
+	case ACCMEM_IMP_RELEASE:
+		return imp_ioctl_release(f, uarg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static int imp_open(struct inode *inode, struct file *file)
+{
+	struct imp_file *f = kzalloc(sizeof(*f), GFP_KERNEL);
+
+	if (!f)
+		return -ENOMEM;
+	xa_init_flags(&f->imports, XA_FLAGS_ALLOC1);
+	file->private_data = f;
+	return 0;
+}
+
+static int imp_file_release(struct inode *inode, struct file *file)
+{
+	struct imp_file *f = file->private_data;
+	struct imp_import *imp;
+	unsigned long id;
+
+	xa_for_each(&f->imports, id, imp) {
+		xa_erase(&f->imports, id);
+		imp_release(imp);
+	}
+	xa_destroy(&f->imports);
+	kfree(f);
+	return 0;
+}
+
+static const struct file_operations imp_fops = {
+	.owner = THIS_MODULE,
+	.open = imp_open,
+	.release = imp_file_release,
+	.unlocked_ioctl = imp_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+};
+
+static struct miscdevice imp_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "accmem_importer",
+	.fops = &imp_fops,
+};
+
+static int __init imp_init(void)
+{
+	struct platform_device_info info = {
+		.name = "accmem-importer",
+		.id = PLATFORM_DEVID_NONE,
+		.dma_mask = DMA_BIT_MASK(64),
+	};
+	int ret;
+
+	imp_pdev = platform_device_register_full(&info);
+	if (IS_ERR(imp_pdev))
+		return PTR_ERR(imp_pdev);
+	imp_pdev->dev.dma_parms = &imp_dma_parms;
+
+	ret = misc_register(&imp_misc);
+	if (ret)
+		platform_device_unregister(imp_pdev);
+	return ret;
+}
+
+static void __exit imp_exit(void)
+{
+	misc_deregister(&imp_misc);
+	platform_device_unregister(imp_pdev);
+}
+
+module_init(imp_init);
+module_exit(imp_exit);
+
+MODULE_DESCRIPTION("Test-only dma-buf importer for the accmem selftests");
+MODULE_LICENSE("GPL");
+ACCMEM_IMPORT_NS_DMA_BUF();

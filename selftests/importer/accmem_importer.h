@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * accmem_importer - test-only dma-buf importer driven from user space.
+ *
+ * It imports a dma-buf the way real drivers do and reports what it got:
+ *
+ * %ACCMEM_IMP_STATIC:   dma_buf_attach() + map (vgem, v4l2 style)
+ * %ACCMEM_IMP_DYN_PIN:  dynamic attach with allow_peer2peer, dma_buf_pin(),
+ *                       map under the reservation lock, then held like an
+ *                       RDMA MR (efa, irdma, bnxt_re pinned path)
+ * %ACCMEM_IMP_DYN_MOVE: dynamic attach with a move_notify, mapped under the
+ *                       reservation lock without pinning (mlx5 path)
+ *
+ * An import holds its dma-buf until released or the importer file closes.
+ */
+#ifndef _ACCMEM_IMPORTER_H
+#define _ACCMEM_IMPORTER_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define ACCMEM_IMP_STATIC	0
+#define ACCMEM_IMP_DYN_PIN	1
+#define ACCMEM_IMP_DYN_MOVE	2
+
+/**
+ * struct accmem_imp_import - import a dma-buf
+ * @fd: in: dma-buf file descriptor
+ * @mode: in: ACCMEM_IMP_*
+ * @max_seg: in: the importing device's max DMA segment size (0: 2 GiB)
+ * @id: out: import id
+ * @nents: out: DMA segments in the mapping
+ * @size: out: size of the dma-buf
+ */
+struct accmem_imp_import {
+	__s32 fd;
+	__u32 mode;
+	__u64 max_seg;
+	__u32 id;
+	__u32 nents;
+	__u64 size;
+};
+
+/**
+ * struct accmem_imp_seg - one DMA segment
+ * @addr: DMA address
+ * @len: bytes
+ * @phys: CPU physical address of its page, or ~0 without a page
+ */
+struct accmem_imp_seg {
+	__u64 addr;
+	__u64 len;
+	__u64 phys;
+};
+
+/**
+ * struct accmem_imp_sg - read an import's DMA segments
+ * @id: in: import id
+ * @count: in: room in @segs; out: segments in the mapping
+ * @segs: in: user pointer to struct accmem_imp_seg[@count]
+ */
+struct accmem_imp_sg {
+	__u32 id;
+	__u32 count;
+	__u64 segs;
+};
+
+/**
+ * struct accmem_imp_rw - CPU access through dma_buf_vmap()
+ * @id: in: import id
+ * @write: in: 1 to copy @buf into the dma-buf, 0 to copy out
+ * @offset: in: offset in the dma-buf
+ * @len: in: bytes
+ * @buf: in: user pointer
+ */
+struct accmem_imp_rw {
+	__u32 id;
+	__u32 write;
+	__u64 offset;
+	__u64 len;
+	__u64 buf;
+};
+
+/**
+ * struct accmem_imp_state - state of an import
+ * @id: in: import id
+ * @moves: out: move_notify calls received
+ * @pinned: out: the import pinned the dma-buf
+ * @pad: zero
+ */
+struct accmem_imp_state {
+	__u32 id;
+	__u32 moves;
+	__u32 pinned;
+	__u32 pad;
+};
+
+#define ACCMEM_IMP_MAGIC	0xAD
+#define ACCMEM_IMP_IMPORT	_IOWR(ACCMEM_IMP_MAGIC, 0, struct accmem_imp_import)
+#define ACCMEM_IMP_GET_SG	_IOWR(ACCMEM_IMP_MAGIC, 1, struct accmem_imp_sg)
+#define ACCMEM_IMP_RW		_IOW(ACCMEM_IMP_MAGIC, 2, struct accmem_imp_rw)
+#define ACCMEM_IMP_STATE	_IOWR(ACCMEM_IMP_MAGIC, 3, struct accmem_imp_state)
+#define ACCMEM_IMP_RELEASE	_IOW(ACCMEM_IMP_MAGIC, 4, __u32)
+
+#endif /* _ACCMEM_IMPORTER_H */
