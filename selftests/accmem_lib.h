@@ -159,6 +159,36 @@ static inline int accmem_open_idle(void)
 	return ret ? ret : accmem_open();
 }
 
+/*
+ * For the PCI backend: the BAR of the device's parent whose size is
+ * @mem_size, from /sys/class/misc/<dev>/device/resource. Returns 0 and its
+ * physical start in @start, or -ENOENT.
+ */
+static inline int accmem_bar_start(__u64 mem_size, __u64 *start)
+{
+	char path[256], dev[64];
+	unsigned long long s, e, fl;
+	FILE *f;
+	int ret = -ENOENT;
+
+	snprintf(dev, sizeof(dev), "%s", accmem_dev_path());
+	snprintf(path, sizeof(path), "/sys/class/misc/%s/device/resource",
+		 basename(dev));
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	while (fscanf(f, "%llx %llx %llx", &s, &e, &fl) == 3) {
+		if (e > s && e - s + 1 >= mem_size &&
+		    e - s + 1 < mem_size + 4096) {
+			*start = s;
+			ret = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
 static inline void accmem_fill(void *p, size_t len, __u32 seed)
 {
 	__u32 *w = p;

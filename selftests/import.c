@@ -85,8 +85,13 @@ static int set_param(const char *name, unsigned long long v)
 	return fclose(f) ? -errno : 0;
 }
 
+/* The BAR's physical range when the backend is PCI, else 0. */
+static __u64 bar_lo, bar_hi;
+
 FIXTURE(import)
 {
+	int pci;	/* PCI BAR backend: P2P importers only, no pages */
+	__u64 bar;	/* its BAR's physical start */
 	int fd;
 	int imp;
 	int h;
@@ -102,9 +107,19 @@ FIXTURE_SETUP(import)
 		TH_LOG("accmem_importer test module missing: %s",
 		       "make test-modules; ACCMEM_IMPORTER=path.ko");
 	}
+	struct accmem_info info;
+
 	self->size = 8 * SZ_1M;
 	self->fd = accmem_open_idle();
 	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, accmem_info(self->fd, &info));
+	self->pci = info.backend == ACCMEM_BACKEND_PCI;
+	bar_lo = bar_hi = 0;
+	if (self->pci) {
+		ASSERT_EQ(0, accmem_bar_start(info.mem_size, &self->bar));
+		bar_lo = self->bar;
+		bar_hi = self->bar + info.mem_size;
+	}
 	self->h = accmem_alloc(self->fd, self->size, 0,
 			       ACCMEM_ALLOC_CONTIGUOUS);
 	ASSERT_LT(0, self->h);
@@ -134,6 +149,8 @@ FIXTURE_TEARDOWN(import)
 /*
  * The table covers exactly @len bytes in page-aligned segments of at most
  * @max_seg, each merged as far as physical contiguity and @max_seg allow.
+ * Without an IOMMU, DMA addresses are the memory's physical addresses: of
+ * the pages (emulated), or inside the BAR (PCI; there are no pages).
  */
 static void check_segments(struct __test_metadata *_metadata,
 			   struct accmem_imp_seg *s, int n, __u64 len,
@@ -141,6 +158,13 @@ static void check_segments(struct __test_metadata *_metadata,
 {
 	__u64 total = 0;
 	int i;
+
+	for (i = 0; i < n && bar_hi; i++) {
+		EXPECT_EQ(~0ULL, s[i].phys);
+		EXPECT_LE(bar_lo, s[i].addr);
+		EXPECT_GE(bar_hi, s[i].addr + s[i].len);
+		s[i].phys = s[i].addr;
+	}
 
 	for (i = 0; i < n; i++) {
 		EXPECT_EQ(0, s[i].addr % 4096);
@@ -163,6 +187,14 @@ TEST_F(import, static_attach_segments)
 	struct accmem_imp_seg segs[64];
 	int id, n;
 
+	if (self->pci) {
+		/* BAR memory: a non-P2P importer is refused, loudly */
+		EXPECT_EQ(-EOPNOTSUPP, imp_import(self->imp, self->dmabuf,
+						  ACCMEM_IMP_STATIC, SZ_1M,
+						  NULL));
+		EXPECT_EQ(0, accmem_sysfs_num("pins"));
+		return;
+	}
 	id = imp_import(self->imp, self->dmabuf, ACCMEM_IMP_STATIC, SZ_1M,
 			&info);
 	ASSERT_LT(0, id);
@@ -185,8 +217,8 @@ TEST_F(import, large_segments_merge)
 	ASSERT_LT(0, id);
 	n = imp_sg(self->imp, id, segs, 64);
 	ASSERT_LT(0, n);
-	/* emulated memory is contiguous per 4 MiB block at least */
-	EXPECT_GE(2, n);
+	/* contiguous per 4 MiB block at least (emulated), or all (BAR) */
+	EXPECT_GE(self->pci ? 1 : 2, n);
 	check_segments(_metadata, segs, n, self->size, 1ULL << 31);
 	EXPECT_EQ(0, imp_release(self->imp, id));
 }
@@ -238,7 +270,7 @@ TEST_F(import, importer_writes_cpu_reads)
 	char back[sizeof(msg)];
 	int id;
 
-	id = imp_import(self->imp, self->dmabuf, ACCMEM_IMP_STATIC, 0, NULL);
+	id = imp_import(self->imp, self->dmabuf, ACCMEM_IMP_DYN_PIN, 0, NULL);
 	ASSERT_LT(0, id);
 	ASSERT_EQ(0, imp_rw(self->imp, id, 1, 4096, msg, sizeof(msg)));
 	ASSERT_EQ(0, accmem_sync(self->dmabuf,
@@ -326,7 +358,7 @@ TEST_F(import, importer_holds_tenancy)
 	ASSERT_LT(0, self->h);
 	self->dmabuf = accmem_export(self->fd, self->h, 0, self->size, 0);
 	ASSERT_LE(0, self->dmabuf);
-	id = imp_import(self->imp, self->dmabuf, ACCMEM_IMP_STATIC, 0, NULL);
+	id = imp_import(self->imp, self->dmabuf, ACCMEM_IMP_DYN_PIN, 0, NULL);
 	ASSERT_LT(0, id);
 	ASSERT_EQ(0, imp_rw(self->imp, id, 0, 0, buf, self->size));
 	EXPECT_EQ(-1, accmem_check_zero(buf, self->size));

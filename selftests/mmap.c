@@ -99,6 +99,64 @@ TEST_F(mmap, pfnmap_flags)
 	munmap(p, self->size);
 }
 
+/* Entries of /sys/kernel/debug/x86/pat_memtype_list of @type at @start. */
+static int pat_entries(const char *type, __u64 start)
+{
+	char line[256], want[64];
+	FILE *f = fopen("/sys/kernel/debug/x86/pat_memtype_list", "r");
+	int n = 0;
+
+	if (!f)
+		return -errno;
+	snprintf(want, sizeof(want), "[mem 0x%016llx-", (unsigned long long)start);
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, type) && strstr(line, want))
+			n++;
+	fclose(f);
+	return n;
+}
+
+TEST_F(mmap, cpu_caching)
+{
+	struct accmem_alloc a = {
+		.size = SZ_1M, .flags = ACCMEM_ALLOC_CONTIGUOUS,
+	};
+	struct accmem_info info;
+	__u64 bar = 0, phys;
+	int before, after, d;
+	void *p;
+
+	ASSERT_EQ(0, accmem_info(self->fd, &info));
+	if (info.backend != ACCMEM_BACKEND_PCI) {
+		/* RAM: cached, like any other system memory */
+		EXPECT_FALSE(info.flags & ACCMEM_INFO_CPU_WC);
+		return;
+	}
+	EXPECT_TRUE(info.flags & ACCMEM_INFO_CPU_WC);
+	EXPECT_TRUE(info.flags & ACCMEM_INFO_P2P_ONLY);
+	ASSERT_EQ(0, accmem_bar_start(info.mem_size, &bar));
+	ASSERT_EQ(0, accmem_ioctl(self->fd, ACCMEM_IOC_ALLOC, &a));
+	d = accmem_export(self->fd, a.handle, 0, SZ_1M, O_RDWR);
+	ASSERT_LE(0, d);
+	phys = bar + a.dev_addr;
+
+	before = pat_entries("write-combining", phys);
+	ASSERT_LE(0, before) {
+		TH_LOG("no /sys/kernel/debug/x86/pat_memtype_list (PAT off?)");
+	}
+	p = accmem_mmap(d, SZ_1M, PROT_READ | PROT_WRITE);
+	ASSERT_NE(MAP_FAILED, p);
+	/* the user mapping of exactly this range is write-combined */
+	after = pat_entries("write-combining", phys);
+	EXPECT_EQ(before + 1, after);
+	EXPECT_EQ(0, pat_entries("uncached", phys));
+	accmem_fill(p, SZ_1M, SEED);
+	EXPECT_EQ(-1, accmem_check(p, SZ_1M, SEED));
+	munmap(p, SZ_1M);
+	EXPECT_EQ(before, pat_entries("write-combining", phys));
+	close(d);
+}
+
 TEST_F(mmap, not_expandable)
 {
 	void *p, *q;

@@ -51,6 +51,8 @@ struct accmem_mapping;
  * @scrub: zero device memory [@offset, @offset + @len); may sleep
  * @vmap: kernel mapping of a range with pages (NULL when unsupported)
  * @pgprot: page protection of user CPU mappings
+ * @iomem: kernel (I/O) mapping of a physical address of memory without
+ *	struct pages, for dma_buf_vmap() (NULL when unsupported)
  * @release: free the backend's resources; the device is unreachable
  */
 struct accmem_backend_ops {
@@ -65,6 +67,7 @@ struct accmem_backend_ops {
 	void (*sync)(struct accmem_mapping *map, bool for_cpu);
 	void (*scrub)(struct accmem_device *adev, u64 offset, u64 len);
 	pgprot_t (*pgprot)(pgprot_t prot);
+	void __iomem *(*iomem)(struct accmem_device *adev, phys_addr_t phys);
 	void (*release)(struct accmem_device *adev);
 };
 
@@ -325,6 +328,10 @@ void accmem_debugfs_remove(struct accmem_device *adev);
 /* backend_emu.c */
 int accmem_emu_init(unsigned int count, u64 size);
 void accmem_emu_exit(void);
+
+/* backend_pci.c */
+int accmem_pci_init(void);
+void accmem_pci_exit(void);
 
 static inline struct accmem_device *accmem_buf_dev(struct accmem_buffer *buf)
 {

@@ -31,6 +31,9 @@ static inline void accmem_vm_flags_set(struct vm_area_struct *vma,
 #endif
 }
 
+/* pci_p2pdma_distance() only means something with CONFIG_PCI_P2PDMA. */
+#define ACCMEM_HAVE_P2PDMA	IS_ENABLED(CONFIG_PCI_P2PDMA)
+
 /* dma_buf_vmap_unlocked() arrived with the 6.2 locking convention. */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
 #define accmem_compat_vmap_unlocked	dma_buf_vmap_unlocked

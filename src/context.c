@@ -53,8 +53,7 @@ int accmem_ctx_open(struct accmem_device *adev, struct accmem_ctx **out)
 	adev->file_open = true;
 	mutex_unlock(&adev->lock);
 
-	dev_dbg(adev->misc.this_device, "tenancy of pid %d begins\n",
-		ctx->owner_pid);
+	pr_debug("%s: tenancy of pid %d begins\n", adev->name, ctx->owner_pid);
 	*out = ctx;
 	return 0;
 }
@@ -100,8 +99,8 @@ static void accmem_ctx_release(struct kref *ref)
 	adev->ctx = NULL;
 	mutex_unlock(&adev->lock);
 
-	dev_dbg(adev->misc.this_device, "tenancy of pid %d ended\n",
-		ctx->owner_pid);
+	/* The char device may be gone already (device removed). */
+	pr_debug("%s: tenancy of pid %d ended\n", adev->name, ctx->owner_pid);
 	kfree(ctx);
 	accmem_device_put(adev);
 }

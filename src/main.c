@@ -49,8 +49,14 @@ static int __init accmem_init(void)
 	if (ret)
 		goto err_debugfs;
 
+	ret = accmem_pci_init();
+	if (ret)
+		goto err_emu;
+
 	return 0;
 
+err_emu:
+	accmem_emu_exit();
 err_debugfs:
 	debugfs_remove_recursive(accmem_debugfs_root);
 	destroy_workqueue(accmem_wq);
@@ -59,6 +65,7 @@ err_debugfs:
 
 static void __exit accmem_exit(void)
 {
+	accmem_pci_exit();
 	accmem_emu_exit();
 	/* Pending scrubs finish before the memory behind them goes away. */
 	destroy_workqueue(accmem_wq);
