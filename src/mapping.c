@@ -162,7 +162,8 @@ static int accmem_mmap_piece(void *arg, phys_addr_t phys, u64 len)
  * @exp: export
  * @vma: the mapping; the dma-buf core has checked its size and offset
  *
- * The mapping is VM_PFNMAP|VM_IO, so it cannot be pinned through GUP; it
+ * Only MAP_SHARED is accepted. The mapping is VM_PFNMAP|VM_IO, so it
+ * cannot be pinned through GUP; it
  * is VM_DONTCOPY, so a forked child does not inherit access to it.
  *
  * Return: 0 or a negative errno.
@@ -173,7 +174,12 @@ int accmem_mmap_range(struct accmem_dmabuf *exp, struct vm_area_struct *vma)
 	struct accmem_mmap_state st = { .vma = vma, .addr = vma->vm_start };
 	u64 offset = exp->offset + ((u64)vma->vm_pgoff << PAGE_SHIFT);
 
-	if (!(vma->vm_flags & VM_SHARED))
+	/*
+	 * Shared mappings only: a private (COW) mapping of device memory
+	 * makes no sense. VM_MAYSHARE, not VM_SHARED, which the core clears
+	 * for a read-only shared mapping of a read-only dma-buf.
+	 */
+	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
 
 	accmem_vm_flags_set(vma, VM_PFNMAP | VM_IO | VM_DONTEXPAND |
