@@ -32,6 +32,9 @@ static int importer_open(void)
 	return open(IMPORTER_DEV, O_RDWR | O_CLOEXEC);
 }
 
+/* The importing device sits behind an IOMMU (e.g. a vIOMMU run). */
+static int behind_iommu;
+
 /* Imports; returns the import id or -errno; fills @out if not NULL. */
 static int imp_import(int imp, int dmabuf, __u32 mode, __u64 max_seg,
 		      struct accmem_imp_import *out)
@@ -41,6 +44,8 @@ static int imp_import(int imp, int dmabuf, __u32 mode, __u64 max_seg,
 	};
 	int ret = accmem_ioctl(imp, ACCMEM_IMP_IMPORT, &a);
 
+	if (!ret)
+		behind_iommu = a.iommu;
 	if (out)
 		*out = a;
 	return ret ? ret : (int)a.id;
@@ -95,6 +100,7 @@ FIXTURE(import)
 	int fd;
 	int imp;
 	int h;
+	__u64 dev_addr;	/* of the contiguous allocation */
 	int dmabuf;
 	__u64 size;
 	void *map;
@@ -120,9 +126,15 @@ FIXTURE_SETUP(import)
 		bar_lo = self->bar;
 		bar_hi = self->bar + info.mem_size;
 	}
-	self->h = accmem_alloc(self->fd, self->size, 0,
-			       ACCMEM_ALLOC_CONTIGUOUS);
-	ASSERT_LT(0, self->h);
+	{
+		struct accmem_alloc a = {
+			.size = self->size, .flags = ACCMEM_ALLOC_CONTIGUOUS,
+		};
+
+		ASSERT_EQ(0, accmem_ioctl(self->fd, ACCMEM_IOC_ALLOC, &a));
+		self->h = a.handle;
+		self->dev_addr = a.dev_addr;
+	}
 	self->dmabuf = accmem_export(self->fd, self->h, 0, self->size,
 				     O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, self->dmabuf);
@@ -161,8 +173,10 @@ static void check_segments(struct __test_metadata *_metadata,
 
 	for (i = 0; i < n && bar_hi; i++) {
 		EXPECT_EQ(~0ULL, s[i].phys);
-		EXPECT_LE(bar_lo, s[i].addr);
-		EXPECT_GE(bar_hi, s[i].addr + s[i].len);
+		if (!behind_iommu) {
+			EXPECT_LE(bar_lo, s[i].addr);
+			EXPECT_GE(bar_hi, s[i].addr + s[i].len);
+		}
 		s[i].phys = s[i].addr;
 	}
 
@@ -172,10 +186,11 @@ static void check_segments(struct __test_metadata *_metadata,
 		EXPECT_GE(max_seg, s[i].len);
 		EXPECT_LT(0, s[i].len);
 		total += s[i].len;
-		/* no IOMMU here: DMA addresses are the memory's */
-		if (s[i].phys != ~0ULL)
+		/* no IOMMU: DMA addresses are the memory's */
+		if (!behind_iommu && s[i].phys != ~0ULL)
 			EXPECT_EQ(s[i].phys, s[i].addr);
-		if (i + 1 < n && s[i].phys + s[i].len == s[i + 1].phys)
+		if (!behind_iommu && i + 1 < n &&
+		    s[i].phys + s[i].len == s[i + 1].phys)
 			EXPECT_EQ(max_seg, s[i].len);
 	}
 	EXPECT_EQ(len, total);
@@ -205,6 +220,35 @@ TEST_F(import, static_attach_segments)
 	/* 8 MiB in segments of at most 1 MiB: exactly 8 */
 	EXPECT_EQ(8, n);
 	check_segments(_metadata, segs, n, self->size, SZ_1M);
+	EXPECT_EQ(0, imp_release(self->imp, id));
+}
+
+/*
+ * The DMA addresses match the memory's physical addresses exactly when no
+ * IOMMU translates for the importer; behind an IOMMU they are IOVAs.
+ */
+TEST_F(import, dma_addresses)
+{
+	struct accmem_imp_import info;
+	struct accmem_imp_seg segs[64];
+	__u64 off = 0;
+	int id, n, i, same = 0;
+
+	id = imp_import(self->imp, self->dmabuf, ACCMEM_IMP_DYN_PIN, SZ_1M,
+			&info);
+	ASSERT_LT(0, id);
+	n = imp_sg(self->imp, id, segs, 64);
+	ASSERT_LT(0, n);
+	for (i = 0; i < n; i++) {
+		__u64 phys = self->pci ? bar_lo + self->dev_addr + off :
+					 segs[i].phys;
+
+		same += segs[i].addr == phys;
+		off += segs[i].len;
+	}
+	TH_LOG("%s importer: %d of %d segments at their physical address",
+	       info.iommu ? "IOMMU-translated" : "direct", same, n);
+	EXPECT_EQ(info.iommu ? 0 : n, same);
 	EXPECT_EQ(0, imp_release(self->imp, id));
 }
 

@@ -4,7 +4,8 @@
  *
  * The importing device is a platform device with a 64-bit DMA mask whose
  * max segment size each import sets, so tests can check how the exporter
- * splits its scatterlists.
+ * splits its scatterlists; or, with pci_dev=DDDD:BB:DD.F, that PCI device
+ * (e.g. a NIC behind a vIOMMU, to see the IOVAs importers get).
  *
  * Copyright (C) 2026 The accmem authors
  */
@@ -15,6 +16,7 @@
 #include <linux/iosys-map.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/pci.h>
 #include <linux/platform_device.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -36,7 +38,13 @@ struct imp_file {
 	struct xarray imports;
 };
 
+static char *pci_dev;
+module_param(pci_dev, charp, 0444);
+MODULE_PARM_DESC(pci_dev, "PCI device (DDDD:BB:DD.F) to import as, instead of a platform device");
+
 static struct platform_device *imp_pdev;
+static struct pci_dev *imp_pci;
+static struct device *imp_dev;
 static struct device_dma_parameters imp_dma_parms;
 /* Serialises imports: they set the shared device's max segment size. */
 static DEFINE_MUTEX(imp_lock);
@@ -72,7 +80,7 @@ static void imp_release(struct imp_import *imp)
 
 static struct dma_buf_attachment *imp_attach(struct imp_import *imp)
 {
-	struct device *dev = &imp_pdev->dev;
+	struct device *dev = imp_dev;
 
 	switch (imp->mode) {
 	case ACCMEM_IMP_STATIC:
@@ -93,8 +101,10 @@ static int imp_map(struct imp_import *imp, u64 max_seg)
 	int ret;
 
 	mutex_lock(&imp_lock);
-	imp_dma_parms.max_segment_size = max_seg ? min_t(u64, max_seg, SZ_2G) :
-					 SZ_2G;
+	/* test-only: this changes the borrowed PCI device's limit too */
+	if (imp_dev->dma_parms)
+		imp_dev->dma_parms->max_segment_size =
+			max_seg ? min_t(u64, max_seg, SZ_2G) : SZ_2G;
 	imp->attach = imp_attach(imp);
 	if (IS_ERR(imp->attach)) {
 		ret = PTR_ERR(imp->attach);
@@ -166,6 +176,7 @@ static int imp_ioctl_import(struct imp_file *f, void __user *uarg)
 	args.id = id;
 	args.nents = imp->sgt->nents;
 	args.size = imp->dmabuf->size;
+	args.iommu = device_iommu_mapped(imp_dev);
 	if (copy_to_user(uarg, &args, sizeof(args))) {
 		xa_erase(&f->imports, id);
 		imp_release(imp);
@@ -359,16 +370,30 @@ static int __init imp_init(void)
 		.id = PLATFORM_DEVID_NONE,
 		.dma_mask = DMA_BIT_MASK(64),
 	};
+	unsigned int dom, bus, slot, fn;
 	int ret;
 
-	imp_pdev = platform_device_register_full(&info);
-	if (IS_ERR(imp_pdev))
-		return PTR_ERR(imp_pdev);
-	imp_pdev->dev.dma_parms = &imp_dma_parms;
+	if (pci_dev) {
+		if (sscanf(pci_dev, "%x:%x:%x.%x", &dom, &bus, &slot, &fn) != 4)
+			return -EINVAL;
+		imp_pci = pci_get_domain_bus_and_slot(dom, bus,
+						      PCI_DEVFN(slot, fn));
+		if (!imp_pci)
+			return -ENODEV;
+		imp_dev = &imp_pci->dev;
+	} else {
+		imp_pdev = platform_device_register_full(&info);
+		if (IS_ERR(imp_pdev))
+			return PTR_ERR(imp_pdev);
+		imp_pdev->dev.dma_parms = &imp_dma_parms;
+		imp_dev = &imp_pdev->dev;
+	}
 
 	ret = misc_register(&imp_misc);
-	if (ret)
+	if (ret) {
 		platform_device_unregister(imp_pdev);
+		pci_dev_put(imp_pci);
+	}
 	return ret;
 }
 
@@ -376,6 +401,7 @@ static void __exit imp_exit(void)
 {
 	misc_deregister(&imp_misc);
 	platform_device_unregister(imp_pdev);
+	pci_dev_put(imp_pci);
 }
 
 module_init(imp_init);

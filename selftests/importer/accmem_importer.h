@@ -31,6 +31,8 @@
  * @id: out: import id
  * @nents: out: DMA segments in the mapping
  * @size: out: size of the dma-buf
+ * @iommu: out: 1 if the importing device's DMA goes through an IOMMU
+ * @pad: zero
  */
 struct accmem_imp_import {
 	__s32 fd;
@@ -39,6 +41,8 @@ struct accmem_imp_import {
 	__u32 id;
 	__u32 nents;
 	__u64 size;
+	__u32 iommu;
+	__u32 pad;
 };
 
 /**

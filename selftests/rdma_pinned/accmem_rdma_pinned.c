@@ -1,0 +1,413 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * accmem_rdma_pinned: a test-only driver of the RDMA core's pinned dma-buf
+ * import (see accmem_rdma_pinned.h).
+ *
+ * Whether the kernel exports ib_umem_dmabuf_get_pinned_with_dma_device() is
+ * decided once, by Kbuild from the kernel's Module.symvers; without it
+ * everything RDMA is left out, the module needs no RDMA module and every
+ * import fails with -EOPNOTSUPP.
+ *
+ * Copyright (C) 2026 The accmem authors
+ */
+#include <linux/err.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/overflow.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+#include <linux/xarray.h>
+
+#include "accmem_rdma_pinned.h"
+
+struct rp_file {
+	struct mutex lock; /* serialises the ioctls of this file */
+	struct xarray imports;
+};
+
+#ifdef ACCMEM_RP_HAVE_UMEM_DMA_DEVICE
+#include <linux/device.h>
+#include <linux/highmem.h>
+#include <linux/pci.h>
+#include <rdma/ib_umem.h>
+#include <rdma/ib_verbs.h>
+#include <rdma/iter.h>
+
+#define RP_ACCESS	(IB_ACCESS_LOCAL_WRITE | IB_ACCESS_REMOTE_WRITE | \
+			 IB_ACCESS_REMOTE_READ)
+
+/**
+ * struct rp_import - one pinned dma-buf umem, held like an MR
+ * @ibdev: the rxe device (a registration reference)
+ * @dma_dev: the PCI device the dma-buf is mapped for (a reference)
+ * @umem: attached, pinned and mapped by the RDMA core
+ */
+struct rp_import {
+	struct ib_device *ibdev;
+	struct device *dma_dev;
+	struct ib_umem_dmabuf *umem;
+};
+
+static int rp_match_dma(struct device *dev, const void *data)
+{
+	return dev->driver && dev->dma_mask && *dev->dma_mask;
+}
+
+static int rp_match_nic(struct device *dev, const void *data)
+{
+	return rp_match_dma(dev, data) &&
+	       to_pci_dev(dev)->class >> 8 == PCI_CLASS_NETWORK_ETHERNET;
+}
+
+/* A bound PCI Ethernet function, else any bound PCI device that can DMA. */
+static struct device *rp_find_dma_device(void)
+{
+	struct device *dev;
+
+	dev = bus_find_device(&pci_bus_type, NULL, NULL, rp_match_nic);
+	if (!dev)
+		dev = bus_find_device(&pci_bus_type, NULL, NULL, rp_match_dma);
+	return dev;
+}
+
+static u32 rp_count_blocks(struct ib_umem *umem)
+{
+	struct ib_block_iter biter;
+	u32 n = 0;
+
+	rdma_umem_for_each_dma_block(umem, &biter, PAGE_SIZE)
+		n++;
+	return n;
+}
+
+static struct rp_import *rp_import_create(struct accmem_rp_import *args)
+{
+	struct ib_umem_dmabuf *umem;
+	struct rp_import *imp;
+	int ret;
+
+	imp = kzalloc(sizeof(*imp), GFP_KERNEL);
+	if (!imp)
+		return ERR_PTR(-ENOMEM);
+
+	imp->ibdev = ib_device_get_by_name(args->ibdev, RDMA_DRIVER_RXE);
+	if (!imp->ibdev) {
+		ret = -ENODEV;
+		goto err_free;
+	}
+	imp->dma_dev = rp_find_dma_device();
+	if (!imp->dma_dev) {
+		ret = -ENODEV;
+		goto err_put_ibdev;
+	}
+
+	umem = ib_umem_dmabuf_get_pinned_with_dma_device(imp->ibdev,
+							 imp->dma_dev,
+							 args->offset,
+							 args->length,
+							 args->fd, RP_ACCESS);
+	if (IS_ERR(umem)) {
+		ret = PTR_ERR(umem);
+		goto err_put_dma_dev;
+	}
+	imp->umem = umem;
+
+	args->nblocks = rp_count_blocks(&umem->umem);
+	args->umem_address = umem->umem.address;
+	args->umem_length = umem->umem.length;
+	strscpy(args->dma_dev, dev_name(imp->dma_dev), sizeof(args->dma_dev));
+	return imp;
+
+err_put_dma_dev:
+	put_device(imp->dma_dev);
+err_put_ibdev:
+	ib_device_put(imp->ibdev);
+err_free:
+	kfree(imp);
+	return ERR_PTR(ret);
+}
+
+/* Unpins, unmaps, detaches and drops the dma-buf, as ib_dereg_mr() does. */
+static void rp_import_destroy(struct rp_import *imp)
+{
+	ib_umem_release(&imp->umem->umem);
+	put_device(imp->dma_dev);
+	ib_device_put(imp->ibdev);
+	kfree(imp);
+}
+
+static int rp_put_run(struct accmem_rp_run __user *uruns, u32 room, u32 n,
+		      const struct accmem_rp_run *run)
+{
+	if (n >= room)
+		return 0;
+	return copy_to_user(&uruns[n], run, sizeof(*run)) ? -EFAULT : 0;
+}
+
+/* Walks the umem with the RDMA block iterator, as a driver fills its MTT. */
+static int rp_import_runs(struct rp_import *imp,
+			  struct accmem_rp_run __user *uruns, u32 *count)
+{
+	struct accmem_rp_run run = { };
+	struct ib_block_iter biter;
+	u32 room = *count, n = 0;
+	int ret;
+
+	rdma_umem_for_each_dma_block(&imp->umem->umem, &biter, PAGE_SIZE) {
+		dma_addr_t addr = rdma_block_iter_dma_address(&biter);
+
+		if (run.len && run.addr + run.len == addr) {
+			run.len += PAGE_SIZE;
+			continue;
+		}
+		if (run.len) {
+			ret = rp_put_run(uruns, room, n++, &run);
+			if (ret)
+				return ret;
+		}
+		run.addr = addr;
+		run.len = PAGE_SIZE;
+	}
+	if (run.len) {
+		ret = rp_put_run(uruns, room, n++, &run);
+		if (ret)
+			return ret;
+	}
+	*count = n;
+	return 0;
+}
+
+static int rp_copy_page(dma_addr_t addr, u64 off, void __user *ubuf, u64 len,
+			bool write, void *bounce)
+{
+	/* No IOMMU (checked by the caller): the DMA address is physical. */
+	unsigned long pfn = PHYS_PFN(addr);
+
+	if (!pfn_valid(pfn))
+		return -EOPNOTSUPP;
+	if (write) {
+		if (copy_from_user(bounce, ubuf, len))
+			return -EFAULT;
+		memcpy_to_page(pfn_to_page(pfn), off, bounce, len);
+		return 0;
+	}
+	memcpy_from_page(bounce, pfn_to_page(pfn), off, len);
+	return copy_to_user(ubuf, bounce, len) ? -EFAULT : 0;
+}
+
+/* Reads or writes the memory at the umem's DMA addresses, as the NIC would. */
+static int rp_import_rw(struct rp_import *imp, struct accmem_rp_rw *args)
+{
+	struct ib_umem *umem = &imp->umem->umem;
+	struct ib_block_iter biter;
+	u64 pos = 0, end;
+	void *bounce;
+	int ret = 0;
+
+	if (device_iommu_mapped(imp->dma_dev))
+		return -EOPNOTSUPP;
+	if (check_add_overflow(args->offset, args->len, &end) ||
+	    end > (u64)ib_umem_num_dma_blocks(umem, PAGE_SIZE) * PAGE_SIZE)
+		return -EINVAL;
+
+	bounce = kmalloc(PAGE_SIZE, GFP_KERNEL);
+	if (!bounce)
+		return -ENOMEM;
+	rdma_umem_for_each_dma_block(umem, &biter, PAGE_SIZE) {
+		u64 start = max(pos, args->offset);
+		u64 stop = min(pos + PAGE_SIZE, end);
+
+		if (start < stop) {
+			ret = rp_copy_page(rdma_block_iter_dma_address(&biter),
+					   start - pos,
+					   u64_to_user_ptr(args->buf + start -
+							   args->offset),
+					   stop - start, args->write, bounce);
+			if (ret)
+				break;
+		}
+		pos += PAGE_SIZE;
+		if (pos >= end)
+			break;
+	}
+	kfree(bounce);
+	return ret;
+}
+#else
+/* This kernel lacks ib_umem_dmabuf_get_pinned_with_dma_device(). */
+struct rp_import;
+
+static struct rp_import *rp_import_create(struct accmem_rp_import *args)
+{
+	return ERR_PTR(-EOPNOTSUPP);
+}
+
+static void rp_import_destroy(struct rp_import *imp)
+{
+}
+
+static int rp_import_runs(struct rp_import *imp,
+			  struct accmem_rp_run __user *uruns, u32 *count)
+{
+	return -EOPNOTSUPP;
+}
+
+static int rp_import_rw(struct rp_import *imp, struct accmem_rp_rw *args)
+{
+	return -EOPNOTSUPP;
+}
+#endif
+
+static int rp_ioctl_import(struct rp_file *f, void __user *uarg)
+{
+	struct accmem_rp_import args;
+	struct rp_import *imp;
+	u32 id;
+	int ret;
+
+	if (copy_from_user(&args, uarg, sizeof(args)))
+		return -EFAULT;
+	if (args.flags || !memchr(args.ibdev, 0, sizeof(args.ibdev)))
+		return -EINVAL;
+
+	imp = rp_import_create(&args);
+	if (IS_ERR(imp))
+		return PTR_ERR(imp);
+
+	ret = xa_alloc(&f->imports, &id, imp, xa_limit_31b, GFP_KERNEL);
+	if (ret) {
+		rp_import_destroy(imp);
+		return ret;
+	}
+	args.id = id;
+	if (copy_to_user(uarg, &args, sizeof(args))) {
+		xa_erase(&f->imports, id);
+		rp_import_destroy(imp);
+		return -EFAULT;
+	}
+	return 0;
+}
+
+static int rp_ioctl_blocks(struct rp_file *f, void __user *uarg)
+{
+	struct accmem_rp_blocks args;
+	struct rp_import *imp;
+	int ret;
+
+	if (copy_from_user(&args, uarg, sizeof(args)))
+		return -EFAULT;
+	imp = xa_load(&f->imports, args.id);
+	if (!imp)
+		return -ENOENT;
+	ret = rp_import_runs(imp, u64_to_user_ptr(args.runs), &args.count);
+	if (ret)
+		return ret;
+	return copy_to_user(uarg, &args, sizeof(args)) ? -EFAULT : 0;
+}
+
+static int rp_ioctl_rw(struct rp_file *f, void __user *uarg)
+{
+	struct accmem_rp_rw args;
+	struct rp_import *imp;
+
+	if (copy_from_user(&args, uarg, sizeof(args)))
+		return -EFAULT;
+	if (args.write > 1)
+		return -EINVAL;
+	imp = xa_load(&f->imports, args.id);
+	if (!imp)
+		return -ENOENT;
+	return rp_import_rw(imp, &args);
+}
+
+static int rp_ioctl_release(struct rp_file *f, void __user *uarg)
+{
+	struct rp_import *imp;
+	u32 id;
+
+	if (get_user(id, (u32 __user *)uarg))
+		return -EFAULT;
+	imp = xa_erase(&f->imports, id);
+	if (!imp)
+		return -ENOENT;
+	rp_import_destroy(imp);
+	return 0;
+}
+
+static long rp_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct rp_file *f = file->private_data;
+	void __user *uarg = (void __user *)arg;
+	long ret;
+
+	mutex_lock(&f->lock);
+	switch (cmd) {
+	case ACCMEM_RP_IMPORT:
+		ret = rp_ioctl_import(f, uarg);
+		break;
+	case ACCMEM_RP_BLOCKS:
+		ret = rp_ioctl_blocks(f, uarg);
+		break;
+	case ACCMEM_RP_RW:
+		ret = rp_ioctl_rw(f, uarg);
+		break;
+	case ACCMEM_RP_RELEASE:
+		ret = rp_ioctl_release(f, uarg);
+		break;
+	default:
+		ret = -ENOTTY;
+		break;
+	}
+	mutex_unlock(&f->lock);
+	return ret;
+}
+
+static int rp_open(struct inode *inode, struct file *file)
+{
+	struct rp_file *f = kzalloc(sizeof(*f), GFP_KERNEL);
+
+	if (!f)
+		return -ENOMEM;
+	mutex_init(&f->lock);
+	xa_init_flags(&f->imports, XA_FLAGS_ALLOC1);
+	file->private_data = f;
+	return 0;
+}
+
+static int rp_release(struct inode *inode, struct file *file)
+{
+	struct rp_file *f = file->private_data;
+	struct rp_import *imp;
+	unsigned long id;
+
+	xa_for_each(&f->imports, id, imp) {
+		xa_erase(&f->imports, id);
+		rp_import_destroy(imp);
+	}
+	xa_destroy(&f->imports);
+	mutex_destroy(&f->lock);
+	kfree(f);
+	return 0;
+}
+
+static const struct file_operations rp_fops = {
+	.owner = THIS_MODULE,
+	.open = rp_open,
+	.release = rp_release,
+	.unlocked_ioctl = rp_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+};
+
+static struct miscdevice rp_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "accmem_rdma_pinned",
+	.fops = &rp_fops,
+};
+
+module_misc_device(rp_misc);
+
+MODULE_DESCRIPTION("Test-only RDMA pinned dma-buf importer for the accmem selftests");
+MODULE_LICENSE("GPL");
