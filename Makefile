@@ -8,6 +8,7 @@
 #   make check                build and run the whole test suite in QEMU
 #   make demo                 boot the VM and show the device at work
 #   make lint                 checkpatch --strict and sparse
+#   make bench                benchmarks against udmabuf and the system heap
 #   make install              modules_install + the uAPI header
 #   make clean
 
@@ -27,7 +28,7 @@ TEST_SOURCES := $(wildcard selftests/importer/*.c selftests/importer/*.h) \
 KBUILD_FLAGS ?= W=1
 INSTALL_HDR_PATH ?= /usr/include
 
-.PHONY: all modules test-modules check demo lint install clean selftests
+.PHONY: all modules test-modules check demo lint bench install clean selftests
 
 all: modules
 
@@ -56,6 +57,9 @@ demo:
 
 lint:
 	scripts/lint
+
+bench:
+	scripts/bench
 
 install: modules
 	$(MAKE) -C $(KDIR) M=$(BUILD) modules_install

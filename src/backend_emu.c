@@ -13,6 +13,7 @@
 #include <linux/gfp.h>
 #include <linux/highmem.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 #include <linux/string.h>
 
 #include "accmem.h"
@@ -110,6 +111,14 @@ static const struct accmem_backend_ops accmem_emu_ops = {
 	.release = accmem_emu_release,
 };
 
+static int accmem_emu_cmp_chunk(const void *a, const void *b)
+{
+	unsigned long pa = page_to_pfn(*(struct page * const *)a);
+	unsigned long pb = page_to_pfn(*(struct page * const *)b);
+
+	return pa < pb ? -1 : pa > pb;
+}
+
 static struct accmem_emu *accmem_emu_alloc(u64 size)
 {
 	unsigned int i, n = size / ACCMEM_EMU_CHUNK;
@@ -129,6 +138,12 @@ static struct accmem_emu *accmem_emu_alloc(u64 size)
 			return NULL;
 		}
 	}
+	/*
+	 * In physical order, so that blocks the page allocator happened to
+	 * hand out adjacent make longer contiguous device ranges: fewer
+	 * scatterlist segments for importers.
+	 */
+	sort(emu->chunks, n, sizeof(*emu->chunks), accmem_emu_cmp_chunk, NULL);
 	return emu;
 }
 

@@ -1,0 +1,563 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * accmem-bench: accmem next to the kernel's own exporters (udmabuf and the
+ * system dma-heap), measured in one run on one machine. Run by scripts/bench
+ * inside the VM; needs root, /dev/accmem0 and the accmem_importer test
+ * module (for attach/map timings). Exporters that are missing are reported
+ * as n/a.
+ *
+ * Prints a markdown table, then one line per ratio: "ratio NAME VALUE".
+ * TCG times are only comparable within one run: only ratios mean anything.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/dma-buf.h>
+#include <linux/dma-heap.h>
+#include <linux/udmabuf.h>
+
+#include "../include/uapi/linux/accmem.h"
+#include "../selftests/importer/accmem_importer.h"
+
+#define KiB 1024ULL
+#define MiB (1024 * KiB)
+#define GiB (1024 * MiB)
+
+enum { ACCMEM, UDMABUF, HEAP, NEXP };
+static const char *const exp_name[NEXP] = { "accmem", "udmabuf", "system heap" };
+
+static int accmem_fd = -1, udmabuf_dev = -1, heap_dev = -1, imp_fd = -1;
+static int quick;
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+struct stat2 {
+	double median, p99;
+};
+
+static struct stat2 stats(double *v, int n)
+{
+	struct stat2 s = { -1, -1 };
+
+	if (n <= 0)
+		return s;
+	qsort(v, n, sizeof(*v), cmp_double);
+	s.median = v[n / 2];
+	s.p99 = v[(n * 99) / 100 >= n ? n - 1 : (n * 99) / 100];
+	return s;
+}
+
+static long long sysfs_num(const char *attr)
+{
+	char path[128], buf[64] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/class/misc/accmem0/%s", attr);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = 0;
+	fclose(f);
+	return strtoll(buf, NULL, 0);
+}
+
+static int wait_idle(void)
+{
+	char path[] = "/sys/class/misc/accmem0/state", buf[32];
+	int i;
+
+	for (i = 0; i < 120000; i++) {
+		FILE *f = fopen(path, "r");
+
+		if (f && fgets(buf, sizeof(buf), f) && !strncmp(buf, "idle", 4)) {
+			fclose(f);
+			return 0;
+		}
+		if (f)
+			fclose(f);
+		usleep(1000);
+	}
+	return -1;
+}
+
+/* One buffer of each exporter: returns a dma-buf fd (and accmem handle). */
+static int make_buf(int exp, uint64_t size, uint32_t *handle)
+{
+	switch (exp) {
+	case ACCMEM: {
+		struct accmem_alloc a = {
+			.size = size, .flags = ACCMEM_ALLOC_CONTIGUOUS,
+		};
+		struct accmem_export e = {
+			.length = size, .flags = O_RDWR | O_CLOEXEC,
+		};
+
+		if (ioctl(accmem_fd, ACCMEM_IOC_ALLOC, &a))
+			return -errno;
+		e.handle = a.handle;
+		*handle = a.handle;
+		if (ioctl(accmem_fd, ACCMEM_IOC_EXPORT, &e))
+			return -errno;
+		return e.fd;
+	}
+	case UDMABUF: {
+		struct udmabuf_create c = { .flags = UDMABUF_FLAGS_CLOEXEC, .size = size };
+		int memfd = memfd_create("bench", MFD_ALLOW_SEALING), fd;
+
+		if (memfd < 0 || ftruncate(memfd, size) ||
+		    fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK))
+			return -errno;
+		c.memfd = memfd;
+		fd = ioctl(udmabuf_dev, UDMABUF_CREATE, &c);
+		close(memfd);
+		return fd < 0 ? -errno : fd;
+	}
+	case HEAP: {
+		struct dma_heap_allocation_data d = {
+			.len = size, .fd_flags = O_RDWR | O_CLOEXEC,
+		};
+
+		if (ioctl(heap_dev, DMA_HEAP_IOCTL_ALLOC, &d))
+			return -errno;
+		return d.fd;
+	}
+	}
+	return -EINVAL;
+}
+
+static void drop_buf(int exp, int fd, uint32_t handle)
+{
+	close(fd);
+	if (exp == ACCMEM) {
+		struct accmem_free f = { .handle = handle };
+
+		ioctl(accmem_fd, ACCMEM_IOC_FREE, &f);
+	}
+}
+
+static int available(int exp)
+{
+	return exp == ACCMEM ? accmem_fd >= 0 :
+	       exp == UDMABUF ? udmabuf_dev >= 0 : heap_dev >= 0;
+}
+
+struct row {
+	const char *what;
+	const char *unit;
+	double v[NEXP];		/* < 0: n/a */
+};
+
+static struct row rows[64];
+static int nrows;
+
+static void add_row(const char *what, const char *unit, double *v)
+{
+	rows[nrows].what = strdup(what);
+	rows[nrows].unit = unit;
+	memcpy(rows[nrows].v, v, sizeof(rows[nrows].v));
+	nrows++;
+}
+
+static const char *size_name(uint64_t s)
+{
+	static char buf[8][16];
+	static int i;
+	char *b = buf[i++ % 8];
+
+	if (s >= GiB)
+		snprintf(b, 16, "%llu GiB", (unsigned long long)(s / GiB));
+	else if (s >= MiB)
+		snprintf(b, 16, "%llu MiB", (unsigned long long)(s / MiB));
+	else
+		snprintf(b, 16, "%llu KiB", (unsigned long long)(s / KiB));
+	return b;
+}
+
+/* 1. alloc + export + close (create + close for the peers) */
+static void bench_export(uint64_t size, int iters, double *median)
+{
+	double *t = calloc(iters, sizeof(*t));
+	char what[64];
+	double p99[NEXP];
+	int exp, i;
+
+	for (exp = 0; exp < NEXP; exp++) {
+		median[exp] = p99[exp] = -1;
+		if (!available(exp))
+			continue;
+		for (i = 0; i < iters; i++) {
+			uint32_t h = 0;
+			double t0 = now();
+			int fd = make_buf(exp, size, &h);
+
+			if (fd < 0) {
+				fprintf(stderr, "%s %s: %s\n", exp_name[exp],
+					size_name(size), strerror(-fd));
+				break;
+			}
+			drop_buf(exp, fd, h);
+			t[i] = (now() - t0) * 1e6;
+		}
+		if (i == iters) {
+			struct stat2 s = stats(t, iters);
+
+			median[exp] = s.median;
+			p99[exp] = s.p99;
+		}
+	}
+	snprintf(what, sizeof(what), "alloc+export+close %s, median", size_name(size));
+	add_row(what, "us", median);
+	snprintf(what, sizeof(what), "alloc+export+close %s, p99", size_name(size));
+	add_row(what, "us", p99);
+	free(t);
+}
+
+/* 2. attach + map + unmap + detach through the test importer */
+static void bench_map(uint64_t size, int iters, double *median, double *segs)
+{
+	double *t = calloc(iters, sizeof(*t));
+	char what[64];
+	int exp, i;
+
+	for (exp = 0; exp < NEXP; exp++) {
+		uint32_t h = 0;
+		int fd;
+
+		median[exp] = segs[exp] = -1;
+		if (!available(exp) || imp_fd < 0)
+			continue;
+		fd = make_buf(exp, size, &h);
+		if (fd < 0) {
+			fprintf(stderr, "%s %s: %s\n", exp_name[exp],
+				size_name(size), strerror(-fd));
+			continue;
+		}
+		for (i = 0; i < iters; i++) {
+			struct accmem_imp_import a = {
+				.fd = fd, .mode = ACCMEM_IMP_DYN_PIN,
+			};
+			double t0 = now();
+
+			if (ioctl(imp_fd, ACCMEM_IMP_IMPORT, &a) ||
+			    ioctl(imp_fd, ACCMEM_IMP_RELEASE, &a.id)) {
+				fprintf(stderr, "%s %s: import: %s\n",
+					exp_name[exp], size_name(size),
+					strerror(errno));
+				break;
+			}
+			t[i] = (now() - t0) * 1e6;
+			segs[exp] = a.nents;
+		}
+		if (i == iters)
+			median[exp] = stats(t, iters).median;
+		drop_buf(exp, fd, h);
+	}
+	snprintf(what, sizeof(what), "attach+map+unmap %s, median", size_name(size));
+	add_row(what, "us", median);
+	snprintf(what, sizeof(what), "sg segments %s", size_name(size));
+	add_row(what, "", segs);
+	free(t);
+}
+
+static volatile uint64_t sink;
+
+/* 3. CPU bandwidth through the dma-buf mmap, bracketed by SYNC */
+static void bench_cpu(uint64_t size)
+{
+	double rd[NEXP], wr[NEXP];
+	char what[64];
+	int exp, i;
+
+	for (exp = 0; exp < NEXP; exp++) {
+		struct dma_buf_sync s;
+		uint32_t h = 0;
+		uint64_t *p, sum = 0;
+		double t0;
+		int fd;
+
+		rd[exp] = wr[exp] = -1;
+		if (!available(exp))
+			continue;
+		fd = make_buf(exp, size, &h);
+		if (fd < 0)
+			continue;
+		p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (p == MAP_FAILED) {
+			drop_buf(exp, fd, h);
+			continue;
+		}
+		memset(p, 0, size);	/* fault everything in first */
+		s.flags = DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE;
+		t0 = now();
+		ioctl(fd, DMA_BUF_IOCTL_SYNC, &s);
+		memset(p, 0x5a, size);
+		s.flags = DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE;
+		ioctl(fd, DMA_BUF_IOCTL_SYNC, &s);
+		wr[exp] = size / MiB / (now() - t0);
+
+		s.flags = DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ;
+		t0 = now();
+		ioctl(fd, DMA_BUF_IOCTL_SYNC, &s);
+		for (i = 0; i < (int)(size / 8); i++)
+			sum += p[i];
+		s.flags = DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ;
+		ioctl(fd, DMA_BUF_IOCTL_SYNC, &s);
+		rd[exp] = size / MiB / (now() - t0);
+		sink = sum;
+		munmap(p, size);
+		drop_buf(exp, fd, h);
+	}
+	snprintf(what, sizeof(what), "CPU write via mmap %s", size_name(size));
+	add_row(what, "MiB/s", wr);
+	snprintf(what, sizeof(what), "CPU read via mmap %s", size_name(size));
+	add_row(what, "MiB/s", rd);
+}
+
+/*
+ * 4. scrub bandwidth (module counters) next to a user memset of the same
+ * memory through the dma-buf mmap. Ends the tenancy: reopens afterwards.
+ */
+static double bench_scrub(uint64_t size, double *memset_bw)
+{
+	long long b0, t0us, b1, t1us;
+	struct accmem_alloc a = { .size = size, .flags = ACCMEM_ALLOC_CONTIGUOUS };
+	struct accmem_export e = { .length = size, .flags = O_RDWR };
+	void *p;
+	double t;
+
+	if (ioctl(accmem_fd, ACCMEM_IOC_ALLOC, &a))
+		return -1;
+	e.handle = a.handle;
+	if (ioctl(accmem_fd, ACCMEM_IOC_EXPORT, &e))
+		return -1;
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, e.fd, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	memset(p, 1, size);
+	t = now();
+	memset(p, 0, size);
+	*memset_bw = size / MiB / (now() - t);
+	munmap(p, size);
+
+	close(accmem_fd);
+	accmem_fd = -1;
+	if (wait_idle())
+		return -1;
+	b0 = sysfs_num("bytes_scrubbed");
+	t0us = sysfs_num("scrub_time_us");
+	close(e.fd);
+	if (wait_idle())
+		return -1;
+	b1 = sysfs_num("bytes_scrubbed");
+	t1us = sysfs_num("scrub_time_us");
+	accmem_fd = open("/dev/accmem0", O_RDWR | O_CLOEXEC);
+	if (b1 - b0 != (long long)size || t1us <= t0us)
+		return -1;
+	return (b1 - b0) / (double)MiB / ((t1us - t0us) / 1e6);
+}
+
+/* 5. allocator: alloc+free latency with @live allocations held */
+static double bench_alloc_growth(int live)
+{
+	struct accmem_alloc a = { .size = 4096 };
+	struct accmem_free f;
+	uint32_t *h = calloc(live, sizeof(*h));
+	int iters = quick ? 200 : 1000, i;
+	double *t = calloc(iters, sizeof(*t)), med;
+
+	for (i = 0; i < live; i++) {
+		a.size = 4096;
+		if (ioctl(accmem_fd, ACCMEM_IOC_ALLOC, &a))
+			return -1;
+		h[i] = a.handle;
+	}
+	for (i = 0; i < iters; i++) {
+		double t0 = now();
+
+		a.size = 4096;
+		ioctl(accmem_fd, ACCMEM_IOC_ALLOC, &a);
+		f.handle = a.handle;
+		f.flags = 0;
+		ioctl(accmem_fd, ACCMEM_IOC_FREE, &f);
+		t[i] = (now() - t0) * 1e6;
+	}
+	med = stats(t, iters).median;
+	for (i = 0; i < live; i++) {
+		f.handle = h[i];
+		f.flags = 0;
+		ioctl(accmem_fd, ACCMEM_IOC_FREE, &f);
+	}
+	free(h);
+	free(t);
+	return med;
+}
+
+/* 6. tenancy turnover: last dma-buf close -> next open() succeeds */
+static double bench_turnover(uint64_t size)
+{
+	struct accmem_alloc a = { .size = size };
+	struct accmem_export e = { .length = size };
+	double t0;
+	int fd;
+
+	if (ioctl(accmem_fd, ACCMEM_IOC_ALLOC, &a))
+		return -1;
+	e.handle = a.handle;
+	if (ioctl(accmem_fd, ACCMEM_IOC_EXPORT, &e))
+		return -1;
+	close(accmem_fd);
+	t0 = now();
+	close(e.fd);
+	while ((fd = open("/dev/accmem0", O_RDWR | O_CLOEXEC)) < 0) {
+		if (errno != EBUSY)
+			return -1;
+		usleep(200);
+	}
+	accmem_fd = fd;
+	return (now() - t0) * 1e3;
+}
+
+static void print_table(void)
+{
+	int i, e;
+
+	printf("| measurement | unit | accmem | udmabuf | system heap | accmem/udmabuf | accmem/heap |\n");
+	printf("|---|---|---|---|---|---|---|\n");
+	for (i = 0; i < nrows; i++) {
+		printf("| %s | %s |", rows[i].what, rows[i].unit);
+		for (e = 0; e < NEXP; e++) {
+			if (rows[i].v[e] < 0)
+				printf(" n/a |");
+			else
+				printf(" %.1f |", rows[i].v[e]);
+		}
+		for (e = UDMABUF; e < NEXP; e++) {
+			if (rows[i].v[ACCMEM] < 0 || rows[i].v[e] <= 0)
+				printf(" n/a |");
+			else
+				printf(" %.2f |", rows[i].v[ACCMEM] / rows[i].v[e]);
+		}
+		printf("\n");
+	}
+}
+
+static void ratio(const char *name, double a, double b)
+{
+	if (a < 0 || b <= 0)
+		printf("ratio %s n/a\n", name);
+	else
+		printf("ratio %s %.3f\n", name, a / b);
+}
+
+int main(int argc, char **argv)
+{
+	static const uint64_t exp_sizes[] = { 4 * KiB, 2 * MiB, 64 * MiB };
+	static const uint64_t map_sizes[] = { 4 * KiB, 2 * MiB, 64 * MiB, 1 * GiB };
+	double e_med[3][NEXP], m_med[4][NEXP], m_segs[4][NEXP];
+	double growth[3], scrub, memset_bw = -1, v[NEXP];
+	static const int lives[] = { 100, 10000, 100000 };
+	struct accmem_info info = { 0 };
+	int i, scrub_only = 0;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--quick"))
+			quick = 1;
+		else if (!strcmp(argv[i], "--scrub-only"))
+			scrub_only = 1;
+	}
+	if (wait_idle())
+		return 1;
+	accmem_fd = open("/dev/accmem0", O_RDWR | O_CLOEXEC);
+	if (accmem_fd < 0 || ioctl(accmem_fd, ACCMEM_IOC_INFO, &info)) {
+		perror("/dev/accmem0");
+		return 1;
+	}
+	printf("accmem backend: %s, %llu MiB\n",
+	       info.backend == ACCMEM_BACKEND_PCI ? "pci" : "emu",
+	       (unsigned long long)info.mem_size / MiB);
+
+	if (!scrub_only) {
+		udmabuf_dev = open("/dev/udmabuf", O_RDWR | O_CLOEXEC);
+		heap_dev = open("/dev/dma_heap/system", O_RDONLY | O_CLOEXEC);
+		imp_fd = open("/dev/accmem_importer", O_RDWR | O_CLOEXEC);
+		printf("peers: udmabuf %s, system heap %s, importer %s\n",
+		       udmabuf_dev >= 0 ? "yes" : "absent",
+		       heap_dev >= 0 ? "yes" : "absent",
+		       imp_fd >= 0 ? "yes" : "absent");
+
+		for (i = 0; i < 3; i++)
+			bench_export(exp_sizes[i], i == 2 ? (quick ? 10 : 40) :
+				     (quick ? 50 : 300), e_med[i]);
+		for (i = 0; i < 4; i++) {
+			if (map_sizes[i] > info.mem_size / 2) {
+				int e;
+
+				for (e = 0; e < NEXP; e++)
+					m_med[i][e] = m_segs[i][e] = -1;
+				continue;
+			}
+			bench_map(map_sizes[i], i == 3 ? 5 : (quick ? 10 : 50),
+				  m_med[i], m_segs[i]);
+		}
+		bench_cpu(64 * MiB);
+	}
+
+	scrub = bench_scrub(info.mem_size / 2, &memset_bw);
+	v[ACCMEM] = scrub;
+	v[UDMABUF] = v[HEAP] = -1;
+	add_row("scrub bandwidth (module counters)", "MiB/s", v);
+	v[ACCMEM] = memset_bw;
+	add_row("memset of the same memory via mmap", "MiB/s", v);
+
+	if (!scrub_only) {
+		for (i = 0; i < 3; i++) {
+			growth[i] = bench_alloc_growth(lives[i]);
+			v[ACCMEM] = growth[i];
+			add_row(i == 0 ? "alloc+free with 100 live" :
+				i == 1 ? "alloc+free with 10k live" :
+				"alloc+free with 100k live", "us", v);
+		}
+		v[ACCMEM] = bench_turnover(64 * MiB);
+		add_row("turnover 64 MiB: last close -> open", "ms", v);
+		v[ACCMEM] = bench_turnover(info.mem_size / 2);
+		add_row("turnover half the memory: last close -> open", "ms", v);
+	}
+
+	print_table();
+	if (!scrub_only) {
+		ratio("export_4k", e_med[0][ACCMEM], e_med[0][UDMABUF]);
+		ratio("export_2m", e_med[1][ACCMEM], e_med[1][UDMABUF]);
+		ratio("export_64m", e_med[2][ACCMEM], e_med[2][UDMABUF]);
+		ratio("map_1g", m_med[3][ACCMEM], m_med[3][UDMABUF]);
+		if (m_segs[3][ACCMEM] < 0)
+			printf("ratio segments_1g n/a\n");
+		else
+			printf("ratio segments_1g %.0f\n", m_segs[3][ACCMEM]);
+		ratio("alloc_growth", growth[2], growth[0]);
+	}
+	ratio(info.backend == ACCMEM_BACKEND_PCI ? "scrub_pci" : "scrub_emu",
+	      scrub, memset_bw);
+	return 0;
+}
