@@ -24,7 +24,9 @@ endif
 BUILD ?= $(CURDIR)/build/$(KVER)
 SOURCES := Kbuild $(wildcard src/*.c src/*.h) include/uapi/linux/accmem.h
 TEST_SOURCES := $(wildcard selftests/importer/*.c selftests/importer/*.h) \
-	selftests/importer/Kbuild src/compat.h
+	selftests/importer/Kbuild src/compat.h \
+	$(wildcard selftests/rdma_pinned/*.c selftests/rdma_pinned/*.h) \
+	selftests/rdma_pinned/Kbuild
 KBUILD_FLAGS ?= W=1
 INSTALL_HDR_PATH ?= /usr/include
 
@@ -39,12 +41,14 @@ modules:
 	@cp -u --parents $(SOURCES) $(BUILD)/
 	$(MAKE) -C $(KDIR) M=$(BUILD) $(KBUILD_FLAGS) modules
 
-# Test-only modules (the dma-buf test importer), never installed.
+# Test-only modules (the dma-buf test importer and the RDMA core pinned
+# import), never installed.
 test-modules:
 	@test -n "$(KVER)" || { echo "no kernel headers at $(KDIR)" >&2; exit 1; }
 	@mkdir -p $(BUILD)
 	@cp -u --parents $(TEST_SOURCES) $(BUILD)/
 	$(MAKE) -C $(KDIR) M=$(BUILD)/selftests/importer $(KBUILD_FLAGS) modules
+	$(MAKE) -C $(KDIR) M=$(BUILD)/selftests/rdma_pinned $(KBUILD_FLAGS) modules
 
 selftests:
 	$(MAKE) -C selftests

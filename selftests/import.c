@@ -120,7 +120,8 @@ FIXTURE_SETUP(import)
 	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, accmem_info(self->fd, &info));
 	self->pci = info.backend == ACCMEM_BACKEND_PCI;
-	bar_lo = bar_hi = 0;
+	bar_lo = 0;
+	bar_hi = 0;
 	if (self->pci) {
 		ASSERT_EQ(0, accmem_bar_start(info.mem_size, &self->bar));
 		bar_lo = self->bar;

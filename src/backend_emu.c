@@ -58,12 +58,24 @@ static void accmem_emu_unmap(struct accmem_device *adev,
 	dma_unmap_sgtable(map->dev, &map->sgt, map->dir, 0);
 }
 
+/*
+ * From the exporter's own record of the mapping: the importer may be
+ * editing its table (the RDMA core trims entries in place) under the
+ * reservation lock, which CPU-access callbacks do not hold.
+ */
 static void accmem_emu_sync(struct accmem_mapping *map, bool for_cpu)
 {
-	if (for_cpu)
-		dma_sync_sgtable_for_cpu(map->dev, &map->sgt, map->dir);
-	else
-		dma_sync_sgtable_for_device(map->dev, &map->sgt, map->dir);
+	unsigned int i;
+
+	for (i = 0; i < map->sgt.nents; i++) {
+		if (for_cpu)
+			dma_sync_single_for_cpu(map->dev, map->saved[i].addr,
+						map->saved[i].len, map->dir);
+		else
+			dma_sync_single_for_device(map->dev,
+						   map->saved[i].addr,
+						   map->saved[i].len, map->dir);
+	}
 }
 
 static void accmem_emu_scrub(struct accmem_device *adev, u64 offset, u64 len)

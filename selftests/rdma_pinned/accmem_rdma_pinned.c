@@ -31,6 +31,8 @@ struct rp_file {
 #ifdef ACCMEM_RP_HAVE_UMEM_DMA_DEVICE
 #include <linux/device.h>
 #include <linux/highmem.h>
+#include <linux/io.h>
+#include <linux/iommu.h>
 #include <linux/pci.h>
 #include <rdma/ib_umem.h>
 #include <rdma/ib_verbs.h>
@@ -115,12 +117,25 @@ static struct rp_import *rp_import_create(struct accmem_rp_import *args)
 	}
 	imp->umem = umem;
 
+	/*
+	 * What every driver does next, with the MR's iova (here the offset,
+	 * as pyverbs does): the page size, and the iova the block iterator
+	 * counts from.
+	 */
+	if (!ib_umem_find_best_pgsz(&umem->umem, PAGE_SIZE, args->offset)) {
+		ret = -EINVAL;
+		goto err_release;
+	}
+
 	args->nblocks = rp_count_blocks(&umem->umem);
 	args->umem_address = umem->umem.address;
 	args->umem_length = umem->umem.length;
 	strscpy(args->dma_dev, dev_name(imp->dma_dev), sizeof(args->dma_dev));
+	args->iommu = device_iommu_mapped(imp->dma_dev);
 	return imp;
 
+err_release:
+	ib_umem_release(&umem->umem);
 err_put_dma_dev:
 	put_device(imp->dma_dev);
 err_put_ibdev:
@@ -137,6 +152,15 @@ static void rp_import_destroy(struct rp_import *imp)
 	put_device(imp->dma_dev);
 	ib_device_put(imp->ibdev);
 	kfree(imp);
+}
+
+/* Where the NIC's DMA to @addr lands. */
+static phys_addr_t rp_dma_to_phys(struct device *dev, dma_addr_t addr)
+{
+	struct iommu_domain *domain = iommu_get_domain_for_dev(dev);
+
+	/* Without an IOMMU (dma-direct on x86) the DMA address is physical. */
+	return domain ? iommu_iova_to_phys(domain, addr) : addr;
 }
 
 static int rp_put_run(struct accmem_rp_run __user *uruns, u32 room, u32 n,
@@ -158,8 +182,10 @@ static int rp_import_runs(struct rp_import *imp,
 
 	rdma_umem_for_each_dma_block(&imp->umem->umem, &biter, PAGE_SIZE) {
 		dma_addr_t addr = rdma_block_iter_dma_address(&biter);
+		phys_addr_t phys = rp_dma_to_phys(imp->dma_dev, addr);
 
-		if (run.len && run.addr + run.len == addr) {
+		if (run.len && run.addr + run.len == addr &&
+		    run.phys + run.len == phys) {
 			run.len += PAGE_SIZE;
 			continue;
 		}
@@ -169,6 +195,7 @@ static int rp_import_runs(struct rp_import *imp,
 				return ret;
 		}
 		run.addr = addr;
+		run.phys = phys;
 		run.len = PAGE_SIZE;
 	}
 	if (run.len) {
@@ -180,25 +207,48 @@ static int rp_import_runs(struct rp_import *imp,
 	return 0;
 }
 
-static int rp_copy_page(dma_addr_t addr, u64 off, void __user *ubuf, u64 len,
+/* Memory without struct pages (a PCI BAR) is mapped for the access. */
+static int rp_copy_io(phys_addr_t phys, void __user *ubuf, u64 len,
+		      bool write, void *bounce)
+{
+	void __iomem *io = ioremap_wc(phys, len);
+	int ret = 0;
+
+	if (!io)
+		return -ENOMEM;
+	if (write) {
+		if (copy_from_user(bounce, ubuf, len))
+			ret = -EFAULT;
+		else
+			memcpy_toio(io, bounce, len);
+	} else {
+		memcpy_fromio(bounce, io, len);
+		if (copy_to_user(ubuf, bounce, len))
+			ret = -EFAULT;
+	}
+	iounmap(io);
+	return ret;
+}
+
+static int rp_copy_page(phys_addr_t phys, void __user *ubuf, u64 len,
 			bool write, void *bounce)
 {
-	/* No IOMMU (checked by the caller): the DMA address is physical. */
-	unsigned long pfn = PHYS_PFN(addr);
+	unsigned long pfn = PHYS_PFN(phys);
 
 	if (!pfn_valid(pfn))
-		return -EOPNOTSUPP;
+		return rp_copy_io(phys, ubuf, len, write, bounce);
 	if (write) {
 		if (copy_from_user(bounce, ubuf, len))
 			return -EFAULT;
-		memcpy_to_page(pfn_to_page(pfn), off, bounce, len);
+		memcpy_to_page(pfn_to_page(pfn), offset_in_page(phys), bounce,
+			       len);
 		return 0;
 	}
-	memcpy_from_page(bounce, pfn_to_page(pfn), off, len);
+	memcpy_from_page(bounce, pfn_to_page(pfn), offset_in_page(phys), len);
 	return copy_to_user(ubuf, bounce, len) ? -EFAULT : 0;
 }
 
-/* Reads or writes the memory at the umem's DMA addresses, as the NIC would. */
+/* Reads or writes the memory behind the umem's DMA addresses. */
 static int rp_import_rw(struct rp_import *imp, struct accmem_rp_rw *args)
 {
 	struct ib_umem *umem = &imp->umem->umem;
@@ -207,8 +257,6 @@ static int rp_import_rw(struct rp_import *imp, struct accmem_rp_rw *args)
 	void *bounce;
 	int ret = 0;
 
-	if (device_iommu_mapped(imp->dma_dev))
-		return -EOPNOTSUPP;
 	if (check_add_overflow(args->offset, args->len, &end) ||
 	    end > (u64)ib_umem_num_dma_blocks(umem, PAGE_SIZE) * PAGE_SIZE)
 		return -EINVAL;
@@ -219,9 +267,10 @@ static int rp_import_rw(struct rp_import *imp, struct accmem_rp_rw *args)
 	rdma_umem_for_each_dma_block(umem, &biter, PAGE_SIZE) {
 		u64 start = max(pos, args->offset);
 		u64 stop = min(pos + PAGE_SIZE, end);
+		dma_addr_t addr = rdma_block_iter_dma_address(&biter);
 
 		if (start < stop) {
-			ret = rp_copy_page(rdma_block_iter_dma_address(&biter),
+			ret = rp_copy_page(rp_dma_to_phys(imp->dma_dev, addr) +
 					   start - pos,
 					   u64_to_user_ptr(args->buf + start -
 							   args->offset),
@@ -270,7 +319,7 @@ static int rp_ioctl_import(struct rp_file *f, void __user *uarg)
 
 	if (copy_from_user(&args, uarg, sizeof(args)))
 		return -EFAULT;
-	if (args.flags || !memchr(args.ibdev, 0, sizeof(args.ibdev)))
+	if (args.flags || args.pad || !memchr(args.ibdev, 0, sizeof(args.ibdev)))
 		return -EINVAL;
 
 	imp = rp_import_create(&args);

@@ -32,7 +32,7 @@
  * @fd: in: dma-buf file descriptor (of the calling process)
  * @flags: in: zero
  * @offset: in: start of the umem in the dma-buf, in bytes (as the offset
- *	argument of ibv_reg_dmabuf_mr)
+ *	argument of ibv_reg_dmabuf_mr); also the MR's iova
  * @length: in: bytes
  * @ibdev: in: name of the rxe device, NUL-terminated (e.g. "rxe0")
  * @id: out: import id
@@ -40,6 +40,9 @@
  * @umem_address: out: the umem's address (its offset in the dma-buf)
  * @umem_length: out: the umem's length
  * @dma_dev: out: name of the PCI device used as DMA device
+ * @iommu: out: 1 if @dma_dev is behind an IOMMU (DMA addresses are then
+ *	IOVAs), else 0
+ * @pad: zero
  */
 struct accmem_rp_import {
 	__s32 fd;
@@ -52,21 +55,27 @@ struct accmem_rp_import {
 	__u64 umem_address;
 	__u64 umem_length;
 	char dma_dev[ACCMEM_RP_NAME_LEN];
+	__u32 iommu;
+	__u32 pad;
 };
 
 /**
- * struct accmem_rp_run - DMA blocks of a umem that follow each other
+ * struct accmem_rp_run - DMA blocks of a umem that follow each other, both
+ * as DMA addresses and as physical addresses
  * @addr: DMA address of the first block
+ * @phys: CPU physical address behind @addr (translated by the IOMMU the
+ *	DMA device is behind, if any)
  * @len: bytes (a multiple of PAGE_SIZE)
  */
 struct accmem_rp_run {
 	__u64 addr;
+	__u64 phys;
 	__u64 len;
 };
 
 /**
  * struct accmem_rp_blocks - read the DMA blocks of an import, merged into
- * runs of consecutive DMA addresses, in umem order
+ * runs of consecutive addresses, in umem order
  * @id: in: import id
  * @count: in: room in @runs; out: runs in the umem
  * @runs: in: user pointer to struct accmem_rp_run[@count]
@@ -78,9 +87,9 @@ struct accmem_rp_blocks {
 };
 
 /**
- * struct accmem_rp_rw - access the memory at the umem's DMA addresses, as
- * the NIC would (only without an IOMMU and for memory with struct pages;
- * EOPNOTSUPP otherwise)
+ * struct accmem_rp_rw - access the memory behind the umem's DMA addresses,
+ * as the NIC would (memory without struct pages, a PCI BAR, through
+ * ioremap_wc())
  * @id: in: import id
  * @write: in: 1 to copy @buf to the memory, 0 to copy from it
  * @offset: in: byte offset from the start of the umem's first block

@@ -116,7 +116,11 @@ struct accmem_free {
 struct accmem_export {
 	/** @handle: in: handle returned by %ACCMEM_IOC_ALLOC */
 	__u32 handle;
-	/** @flags: in: O_CLOEXEC and/or O_RDWR, as for DRM PRIME; else 0 */
+	/**
+	 * @flags: in: O_CLOEXEC and/or O_RDWR, as for DRM PRIME; else 0.
+	 * Without O_RDWR the dma-buf cannot be mapped writable by the CPU;
+	 * device importers choose their own access.
+	 */
 	__u32 flags;
 	/** @offset: in: start inside the allocation, page aligned */
 	__u64 offset;
