@@ -343,13 +343,18 @@ static void bench_cpu(uint64_t size)
  */
 static double bench_scrub(uint64_t size, double *memset_bw)
 {
-	long long b0, t0us, b1, t1us;
 	struct accmem_alloc a = { .size = size, .flags = ACCMEM_ALLOC_CONTIGUOUS };
 	struct accmem_export e = { .length = size, .flags = O_RDWR };
+	long long b0, t0us, b1, t1us;
 	void *p;
 	double t;
 
-	if (ioctl(accmem_fd, ACCMEM_IOC_ALLOC, &a))
+	/* no scrub of an earlier measurement may still be running */
+	close(accmem_fd);
+	if (wait_idle())
+		return -1;
+	accmem_fd = open("/dev/accmem0", O_RDWR | O_CLOEXEC);
+	if (accmem_fd < 0 || ioctl(accmem_fd, ACCMEM_IOC_ALLOC, &a))
 		return -1;
 	e.handle = a.handle;
 	if (ioctl(accmem_fd, ACCMEM_IOC_EXPORT, &e))
@@ -363,10 +368,8 @@ static double bench_scrub(uint64_t size, double *memset_bw)
 	*memset_bw = size / MiB / (now() - t);
 	munmap(p, size);
 
+	/* the dma-buf holds the memory: its release starts the scrub */
 	close(accmem_fd);
-	accmem_fd = -1;
-	if (wait_idle())
-		return -1;
 	b0 = sysfs_num("bytes_scrubbed");
 	t0us = sysfs_num("scrub_time_us");
 	close(e.fd);
