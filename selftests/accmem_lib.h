@@ -189,6 +189,44 @@ static inline int accmem_bar_start(__u64 mem_size, __u64 *start)
 	return ret;
 }
 
+/* Writes a module parameter of accmem; returns 0 or -errno. */
+static inline int accmem_set_param(const char *name, unsigned long long v)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/module/accmem/parameters/%s", name);
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	fprintf(f, "%llu\n", v);
+	return fclose(f) ? -errno : 0;
+}
+
+/*
+ * Opens a test module's device, loading it first if needed: insmod of $<env>
+ * (a path, optionally followed by parameters) after running @deps, else
+ * modprobe @name. Returns the fd or -errno.
+ */
+static inline int accmem_test_module_open(const char *dev, const char *env,
+					  const char *name, const char *deps)
+{
+	const char *ko = getenv(env);
+	char cmd[512];
+	int fd;
+
+	if (access(dev, F_OK)) {
+		if (ko)
+			snprintf(cmd, sizeof(cmd), "%s insmod %s", deps, ko);
+		else
+			snprintf(cmd, sizeof(cmd), "modprobe %s", name);
+		if (system(cmd))
+			return -ENOENT;
+	}
+	fd = open(dev, O_RDWR | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
 static inline void accmem_fill(void *p, size_t len, __u32 seed)
 {
 	__u32 *w = p;

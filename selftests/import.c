@@ -16,22 +16,6 @@
 #define SEED 0x1badcafeu
 #define IMPORTER_DEV "/dev/accmem_importer"
 
-static int importer_open(void)
-{
-	char cmd[512];
-	const char *ko = getenv("ACCMEM_IMPORTER");
-
-	if (access(IMPORTER_DEV, F_OK)) {
-		if (ko)
-			snprintf(cmd, sizeof(cmd), "insmod %s", ko);
-		else
-			snprintf(cmd, sizeof(cmd), "modprobe accmem_importer");
-		if (system(cmd))
-			return -ENOENT;
-	}
-	return open(IMPORTER_DEV, O_RDWR | O_CLOEXEC);
-}
-
 /* The importing device sits behind an IOMMU (e.g. a vIOMMU run). */
 static int behind_iommu;
 
@@ -91,19 +75,6 @@ static int imp_rw(int imp, __u32 id, int write, __u64 off, void *buf,
 	return accmem_ioctl(imp, ACCMEM_IMP_RW, &a);
 }
 
-static int set_param(const char *name, unsigned long long v)
-{
-	char path[128];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/module/accmem/parameters/%s", name);
-	f = fopen(path, "w");
-	if (!f)
-		return -errno;
-	fprintf(f, "%llu\n", v);
-	return fclose(f) ? -errno : 0;
-}
-
 /* The BAR's physical range when the backend is PCI, else 0. */
 static __u64 bar_lo, bar_hi;
 
@@ -122,7 +93,8 @@ FIXTURE(import)
 
 FIXTURE_SETUP(import)
 {
-	self->imp = importer_open();
+	self->imp = accmem_test_module_open(IMPORTER_DEV, "ACCMEM_IMPORTER",
+					    "accmem_importer", "");
 	ASSERT_LE(0, self->imp) {
 		TH_LOG("accmem_importer test module missing: %s",
 		       "make test-modules; ACCMEM_IMPORTER=path.ko");
@@ -161,8 +133,8 @@ FIXTURE_SETUP(import)
 
 FIXTURE_TEARDOWN(import)
 {
-	set_param("max_pin_bytes", 0);
-	set_param("max_export_bytes", 0);
+	accmem_set_param("max_pin_bytes", 0);
+	accmem_set_param("max_export_bytes", 0);
 	if (self->map != MAP_FAILED)
 		munmap(self->map, self->size);
 	close(self->imp);
@@ -428,11 +400,11 @@ TEST_F(import, pin_limit)
 {
 	int id;
 
-	ASSERT_EQ(0, set_param("max_pin_bytes", self->size / 2));
+	ASSERT_EQ(0, accmem_set_param("max_pin_bytes", self->size / 2));
 	EXPECT_EQ(-EDQUOT, imp_import(self->imp, self->dmabuf,
 				      ACCMEM_IMP_DYN_PIN, 0, NULL));
 	EXPECT_EQ(0, accmem_sysfs_num("pins"));
-	ASSERT_EQ(0, set_param("max_pin_bytes", self->size));
+	ASSERT_EQ(0, accmem_set_param("max_pin_bytes", self->size));
 	id = imp_import(self->imp, self->dmabuf, ACCMEM_IMP_DYN_PIN, 0, NULL);
 	ASSERT_LT(0, id);
 	EXPECT_EQ(-EDQUOT, imp_import(self->imp, self->dmabuf,
@@ -447,7 +419,7 @@ TEST_F(import, export_limit)
 	int a, b;
 
 	/* the fixture's dma-buf already counts */
-	ASSERT_EQ(0, set_param("max_export_bytes", self->size + SZ_1M));
+	ASSERT_EQ(0, accmem_set_param("max_export_bytes", self->size + SZ_1M));
 	a = accmem_export(self->fd, self->h, 0, SZ_1M, 0);
 	EXPECT_LE(0, a);
 	EXPECT_EQ(-EDQUOT, accmem_export(self->fd, self->h, 0, 4096, 0));

@@ -11,33 +11,9 @@
 
 #include "kselftest_harness.h"
 #include "accmem_lib.h"
+#include "accmem_harness.h"
 
 #define SEED 0xacce55edu
-
-/* A new tenant allocates all device memory and finds it zeroed. */
-static void expect_all_zero(struct __test_metadata *_metadata)
-{
-	struct accmem_info info;
-	int fd, h, dmabuf;
-	void *p;
-
-	fd = accmem_open_idle();
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, accmem_info(fd, &info));
-	h = accmem_alloc(fd, info.mem_size, 0, 0);
-	ASSERT_LT(0, h);
-	dmabuf = accmem_export(fd, h, 0, info.mem_size, O_RDWR | O_CLOEXEC);
-	ASSERT_LE(0, dmabuf);
-	p = accmem_mmap(dmabuf, info.mem_size, PROT_READ);
-	ASSERT_NE(MAP_FAILED, p);
-	EXPECT_EQ(0, accmem_sync(dmabuf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
-	EXPECT_EQ(-1, accmem_check_zero(p, info.mem_size));
-	EXPECT_EQ(0, accmem_sync(dmabuf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
-	munmap(p, info.mem_size);
-	close(dmabuf);
-	close(fd);
-	ASSERT_EQ(0, accmem_wait_idle(60));
-}
 
 /* Opens, allocates @size, exports it and fills it with SEED. */
 static int make_export(struct __test_metadata *_metadata, int *fdp,
@@ -90,7 +66,7 @@ TEST(export_outlives_device_fd)
 	ASSERT_EQ(0, accmem_wait_idle(60));
 	EXPECT_EQ(0, accmem_sysfs_num("exports"));
 	EXPECT_EQ(0, accmem_sysfs_num("mem_used"));
-	expect_all_zero(_metadata);
+	accmem_expect_all_zero(_metadata);
 }
 
 TEST(mmap_keeps_tenancy)
@@ -110,7 +86,7 @@ TEST(mmap_keeps_tenancy)
 	EXPECT_EQ(-1, accmem_check(p, SZ_1M, SEED));
 	munmap(p, SZ_1M);
 	ASSERT_EQ(0, accmem_wait_idle(60));
-	expect_all_zero(_metadata);
+	accmem_expect_all_zero(_metadata);
 }
 
 TEST(free_with_live_export)
@@ -247,7 +223,7 @@ TEST(scm_rights_keeps_tenancy)
 	close(dmabuf);
 	close(sv[0]);
 	ASSERT_EQ(0, accmem_wait_idle(60));
-	expect_all_zero(_metadata);
+	accmem_expect_all_zero(_metadata);
 }
 
 TEST(fork_shares_context_not_mappings)
@@ -335,7 +311,7 @@ TEST(rmmod_blocked_by_export)
 		TH_LOG("reload with '%s' failed", reload_cmd());
 	}
 	ASSERT_EQ(0, accmem_wait_idle(60));
-	expect_all_zero(_metadata);
+	accmem_expect_all_zero(_metadata);
 }
 
 TEST(rmmod_blocked_by_open_device)

@@ -31,6 +31,7 @@
 
 #include "kselftest_harness.h"
 #include "accmem_lib.h"
+#include "accmem_harness.h"
 #include "importer/accmem_importer.h"
 #include "rdma_pinned/accmem_rdma_pinned.h"
 
@@ -46,27 +47,6 @@
 static __u64 pgsz(void)
 {
 	return sysconf(_SC_PAGESIZE);
-}
-
-/*
- * Opens a test module's device, loading it first if needed: insmod of $<env>
- * if set (after running @deps), else modprobe.
- */
-static int test_module_open(const char *dev, const char *env,
-			    const char *name, const char *deps)
-{
-	const char *ko = getenv(env);
-	char cmd[512];
-
-	if (access(dev, F_OK)) {
-		if (ko)
-			snprintf(cmd, sizeof(cmd), "%s insmod %s", deps, ko);
-		else
-			snprintf(cmd, sizeof(cmd), "modprobe %s", name);
-		if (system(cmd))
-			return -ENOENT;
-	}
-	return open(dev, O_RDWR | O_CLOEXEC);
 }
 
 static int read_line(const char *path, char *buf, size_t len)
@@ -143,29 +123,6 @@ static int rxe_setup(char *why, size_t len)
 	return 0;
 }
 
-/* The next tenant allocates all device memory and finds it zeroed. */
-static void expect_all_zero(struct __test_metadata *_metadata)
-{
-	struct accmem_info info;
-	int fd, h, dmabuf;
-	void *p;
-
-	fd = accmem_open_idle();
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, accmem_info(fd, &info));
-	h = accmem_alloc(fd, info.mem_size, 0, 0);
-	ASSERT_LT(0, h);
-	dmabuf = accmem_export(fd, h, 0, info.mem_size, O_RDWR | O_CLOEXEC);
-	ASSERT_LE(0, dmabuf);
-	p = accmem_mmap(dmabuf, info.mem_size, PROT_READ);
-	ASSERT_NE(MAP_FAILED, p);
-	EXPECT_EQ(-1, accmem_check_zero(p, info.mem_size));
-	munmap(p, info.mem_size);
-	close(dmabuf);
-	close(fd);
-	EXPECT_EQ(0, accmem_wait_idle(60));
-}
-
 /* A tenant with one contiguous allocation exported whole, mapped, filled. */
 struct tenant {
 	int fd;
@@ -233,8 +190,8 @@ static __u64 *importer_pages(struct __test_metadata *_metadata,
 	__u64 *pages, n = 0, i, off, bar = 0, npages = t->size / pgsz();
 	int imp;
 
-	imp = test_module_open(IMPORTER_DEV, "ACCMEM_IMPORTER",
-			       "accmem_importer", "");
+	imp = accmem_test_module_open(IMPORTER_DEV, "ACCMEM_IMPORTER",
+				      "accmem_importer", "");
 	ASSERT_LE(0, imp) {
 		TH_LOG("accmem_importer test module missing: %s",
 		       "make test-modules; ACCMEM_IMPORTER=path.ko");
@@ -265,19 +222,6 @@ static __u64 *importer_pages(struct __test_metadata *_metadata,
 	close(imp);
 	free(segs);
 	return pages;
-}
-
-static int set_param(const char *name, unsigned long long v)
-{
-	char path[128];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/module/accmem/parameters/%s", name);
-	f = fopen(path, "w");
-	if (!f)
-		return -errno;
-	fprintf(f, "%llu\n", v);
-	return fclose(f) ? -errno : 0;
 }
 
 /* Creates a pinned umem; returns the import id or -errno. */
@@ -390,8 +334,8 @@ static const char *umem_prepare(struct __test_metadata *_metadata, int *rp,
 	ASSERT_EQ(0, ret) {
 		TH_LOG("%s", why);
 	}
-	*rp = test_module_open(RP_DEV, "ACCMEM_RDMA_PINNED",
-			       "accmem_rdma_pinned", RP_DEPS);
+	*rp = accmem_test_module_open(RP_DEV, "ACCMEM_RDMA_PINNED",
+				      "accmem_rdma_pinned", RP_DEPS);
 	ASSERT_LE(0, *rp) {
 		TH_LOG("accmem_rdma_pinned test module missing: %s",
 		       "ACCMEM_RDMA_PINNED=path.ko (needs ib_uverbs loaded)");
@@ -428,7 +372,7 @@ FIXTURE_SETUP(umem)
 
 FIXTURE_TEARDOWN(umem)
 {
-	set_param("max_pin_bytes", 0);
+	accmem_set_param("max_pin_bytes", 0);
 	if (self->rp >= 0)
 		close(self->rp);
 	tenant_leave(&self->t);
@@ -508,7 +452,7 @@ TEST_F(umem, holds_tenancy)
 	ASSERT_EQ(0, accmem_wait_idle(60));
 	EXPECT_EQ(0, accmem_sysfs_num("exports"));
 	EXPECT_EQ(0, accmem_sysfs_num("pins"));
-	expect_all_zero(_metadata);
+	accmem_expect_all_zero(_metadata);
 }
 
 TEST_F(umem, file_close_releases)
@@ -567,10 +511,10 @@ TEST_F(umem, pin_limit)
 	int id;
 
 	/* what ibv_reg_dmabuf_mr() reports beyond the tenant's pin limit */
-	ASSERT_EQ(0, set_param("max_pin_bytes", SIZE / 2));
+	ASSERT_EQ(0, accmem_set_param("max_pin_bytes", SIZE / 2));
 	EXPECT_EQ(-EDQUOT, rp_import(self->rp, self->t.dmabuf, 0, SIZE, NULL));
 	EXPECT_EQ(0, accmem_sysfs_num("pins"));
-	ASSERT_EQ(0, set_param("max_pin_bytes", 0));
+	ASSERT_EQ(0, accmem_set_param("max_pin_bytes", 0));
 	id = rp_import(self->rp, self->t.dmabuf, 0, SIZE, NULL);
 	EXPECT_LT(0, id);
 	EXPECT_EQ(0, rp_release(self->rp, id));
@@ -1062,7 +1006,7 @@ TEST_F(verbs, dmabuf_mr_holds_tenancy)
 
 	EXPECT_EQ(0, ibv_dereg_mr(mr));
 	ASSERT_EQ(0, accmem_wait_idle(60));
-	expect_all_zero(_metadata);
+	accmem_expect_all_zero(_metadata);
 }
 
 TEST_HARNESS_MAIN

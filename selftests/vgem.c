@@ -22,6 +22,7 @@
 
 #include "kselftest_harness.h"
 #include "accmem_lib.h"
+#include "accmem_harness.h"
 
 #define SEED 0x76e3f00du
 #define SIZE (4 * SZ_1M)
@@ -114,29 +115,6 @@ static int fence_signal(int drm, __u32 fence)
 	struct drm_vgem_fence_signal s = { .fence = fence };
 
 	return ioctl(drm, DRM_IOCTL_VGEM_FENCE_SIGNAL, &s) ? -errno : 0;
-}
-
-/* The next tenant allocates all device memory and finds it zeroed. */
-static void expect_all_zero(struct __test_metadata *_metadata)
-{
-	struct accmem_info info;
-	int fd, h, dmabuf;
-	void *p;
-
-	fd = accmem_open_idle();
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, accmem_info(fd, &info));
-	h = accmem_alloc(fd, info.mem_size, 0, 0);
-	ASSERT_LT(0, h);
-	dmabuf = accmem_export(fd, h, 0, info.mem_size, O_RDWR | O_CLOEXEC);
-	ASSERT_LE(0, dmabuf);
-	p = accmem_mmap(dmabuf, info.mem_size, PROT_READ);
-	ASSERT_NE(MAP_FAILED, p);
-	EXPECT_EQ(-1, accmem_check_zero(p, info.mem_size));
-	munmap(p, info.mem_size);
-	close(dmabuf);
-	close(fd);
-	EXPECT_EQ(0, accmem_wait_idle(60));
 }
 
 FIXTURE(vgem)
@@ -245,7 +223,7 @@ TEST_F(vgem, gem_handle_holds_tenancy)
 	ASSERT_EQ(0, accmem_wait_idle(60));
 	EXPECT_EQ(0, accmem_sysfs_num("exports"));
 	EXPECT_EQ(0, accmem_sysfs_num("mem_used"));
-	expect_all_zero(_metadata);
+	accmem_expect_all_zero(_metadata);
 }
 
 TEST_F(vgem, drm_close_ends_tenancy)
