@@ -9,6 +9,7 @@
 
 #include "kselftest_harness.h"
 #include "accmem_lib.h"
+#include "importer/accmem_importer.h"
 
 FIXTURE(stress)
 {
@@ -177,6 +178,108 @@ TEST_F_TIMEOUT(stress, close_races_export, 600)
 	TH_LOG("%d exports survived the race", atomic_load(&r.exports));
 	EXPECT_LT(0, atomic_load(&r.exports));
 	close(r.fd);
+	expect_clean(_metadata);
+}
+
+static int importer(void)
+{
+	return accmem_test_module_open("/dev/accmem_importer",
+				       "ACCMEM_IMPORTER", "accmem_importer", "");
+}
+
+/* Imports (dynamic + pin, like an RDMA MR) and releases; 0 or -errno. */
+static int import_release(int imp, int dmabuf)
+{
+	struct accmem_imp_import a = {
+		.fd = dmabuf, .mode = ACCMEM_IMP_DYN_PIN,
+	};
+	int ret = accmem_ioctl(imp, ACCMEM_IMP_IMPORT, &a);
+
+	return ret ? ret : accmem_ioctl(imp, ACCMEM_IMP_RELEASE, &a.id);
+}
+
+TEST_F_TIMEOUT(stress, hundred_tenancies, 900)
+{
+	__u32 *p;
+	int i, fd, h, d, imp;
+
+	imp = importer();
+	ASSERT_LE(0, imp);
+	for (i = 0; i < 100; i++) {
+		fd = accmem_open_idle();
+		ASSERT_LE(0, fd);
+		h = accmem_alloc(fd, SZ_1M, 0, 0);
+		ASSERT_LT(0, h);
+		d = accmem_export(fd, h, 0, SZ_1M, O_RDWR);
+		ASSERT_LE(0, d);
+		p = accmem_mmap(d, SZ_1M, PROT_READ | PROT_WRITE);
+		ASSERT_NE(MAP_FAILED, p);
+		/* nothing of the previous tenant is left */
+		ASSERT_EQ(-1, accmem_check_zero(p, SZ_1M)) {
+			TH_LOG("tenancy %d sees old data", i);
+		}
+		accmem_fill(p, SZ_1M, i);
+		ASSERT_EQ(0, import_release(imp, d));
+		munmap(p, SZ_1M);
+		close(d);
+		close(fd);
+	}
+	close(imp);
+	expect_clean(_metadata);
+}
+
+struct churn {
+	int fd;
+	int imp;
+	double end;
+	atomic_int errors;
+	atomic_long rounds;
+};
+
+static void *churn_thread(void *arg)
+{
+	struct churn *c = arg;
+
+	while (accmem_now() < c->end) {
+		int h = accmem_alloc(c->fd, 64 * 1024, 0, 0), d;
+
+		if (h <= 0) {
+			if (h != -ENOSPC)
+				atomic_fetch_add(&c->errors, 1);
+			continue;
+		}
+		d = accmem_export(c->fd, h, 0, 64 * 1024, O_CLOEXEC);
+		if (d < 0 || import_release(c->imp, d))
+			atomic_fetch_add(&c->errors, 1);
+		if (accmem_free(c->fd, h))
+			atomic_fetch_add(&c->errors, 1);
+		close(d);
+		atomic_fetch_add(&c->rounds, 1);
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(stress, concurrent_alloc_export_import, 600)
+{
+	struct churn c = { 0 };
+	pthread_t t[4];
+	int i;
+
+	c.fd = accmem_open_idle();
+	ASSERT_LE(0, c.fd);
+	c.imp = importer();
+	ASSERT_LE(0, c.imp);
+	c.end = accmem_now() + 5;
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, churn_thread, &c));
+	for (i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	TH_LOG("%ld alloc/export/import/close rounds in 4 threads",
+	       atomic_load(&c.rounds));
+	EXPECT_LT(0, atomic_load(&c.rounds));
+	EXPECT_EQ(0, atomic_load(&c.errors));
+	close(c.imp);
+	close(c.fd);
 	expect_clean(_metadata);
 }
 
