@@ -4,7 +4,10 @@
 #
 #   make                      build accmem.ko for the running kernel (KDIR)
 #   make KERNEL=6.1|6.12      build for one of the Debian kernels the harness
-#                             manages (scripts/kernel fetches it)
+#                             manages (scripts/kernel fetches it), or for the
+#                             debug kernel (KERNEL=debug, scripts/debug-kernel)
+#   make check-debug          the suite on the debug kernel (KASAN, lockdep,
+#                             kmemleak, DMA-API debug; built once, ~1 h)
 #   make check                build and run the whole test suite in QEMU
 #   make demo                 boot the VM and show the device at work
 #   make lint                 checkpatch --strict and sparse
@@ -14,8 +17,9 @@
 
 KERNEL ?=
 ifneq ($(KERNEL),)
-KVER := $(shell scripts/kernel env $(KERNEL) | sed -n 's/^KVER=//p')
-KDIR := /usr/src/linux-headers-$(KVER)
+KENV := $(shell scripts/kernel env $(KERNEL))
+KVER := $(patsubst KVER=%,%,$(filter KVER=%,$(KENV)))
+KDIR := $(patsubst KDIR=%,%,$(filter KDIR=%,$(KENV)))
 else
 KDIR ?= /lib/modules/$(shell uname -r)/build
 KVER := $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null)
@@ -30,7 +34,7 @@ TEST_SOURCES := $(wildcard selftests/importer/*.c selftests/importer/*.h) \
 KBUILD_FLAGS ?= W=1
 INSTALL_HDR_PATH ?= /usr/include
 
-.PHONY: all modules test-modules check demo lint bench install clean selftests
+.PHONY: all modules test-modules check check-debug demo lint bench install clean selftests
 
 all: modules
 
@@ -55,6 +59,9 @@ selftests:
 
 check:
 	scripts/check
+
+check-debug:
+	ACCMEM_KERNELS=debug ACCMEM_NO_IOMMU_RUN=1 scripts/check
 
 demo:
 	scripts/demo
