@@ -49,13 +49,20 @@ static int accmem_emu_map(struct accmem_device *adev,
 	for_each_sgtable_sg(&map->sgt, sg, i)
 		sg_set_page(sg, pfn_to_page(PHYS_PFN(map->segs[i].phys)),
 			    map->segs[i].len, 0);
-	return dma_map_sgtable(map->dev, &map->sgt, map->dir, 0);
+	/*
+	 * CPU coherence is the business of begin/end_cpu_access (as in DRM
+	 * PRIME); it also lets one device map the same memory more than once
+	 * (several attachments), which DMA-API debug rejects for mappings
+	 * that sync.
+	 */
+	return dma_map_sgtable(map->dev, &map->sgt, map->dir,
+			       DMA_ATTR_SKIP_CPU_SYNC);
 }
 
 static void accmem_emu_unmap(struct accmem_device *adev,
 			     struct accmem_mapping *map)
 {
-	dma_unmap_sgtable(map->dev, &map->sgt, map->dir, 0);
+	dma_unmap_sgtable(map->dev, &map->sgt, map->dir, DMA_ATTR_SKIP_CPU_SYNC);
 }
 
 /*
