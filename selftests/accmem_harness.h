@@ -34,4 +34,17 @@ static inline void accmem_expect_all_zero(struct __test_metadata *_metadata)
 	ASSERT_EQ(0, accmem_wait_idle(60));
 }
 
+/*
+ * The tenant has closed its device file: only dma-bufs (or an importer
+ * holding one) keep the tenancy, and nobody else can open the device.
+ */
+static inline void accmem_expect_draining(struct __test_metadata *_metadata)
+{
+	char state[32];
+
+	EXPECT_EQ(-EBUSY, accmem_open());
+	ASSERT_EQ(0, accmem_sysfs("state", state, sizeof(state)));
+	EXPECT_STREQ("draining", state);
+}
+
 #endif /* ACCMEM_HARNESS_H */

@@ -419,7 +419,6 @@ TEST_F(umem, debugfs_names_dma_device)
 
 TEST_F(umem, holds_tenancy)
 {
-	char state[32];
 	char *buf;
 	int id;
 
@@ -429,9 +428,7 @@ TEST_F(umem, holds_tenancy)
 	tenant_leave(&self->t);
 
 	usleep(100000);
-	EXPECT_EQ(-EBUSY, accmem_open());
-	ASSERT_EQ(0, accmem_sysfs("state", state, sizeof(state)));
-	EXPECT_STREQ("draining", state);
+	accmem_expect_draining(_metadata);
 	EXPECT_EQ(1, accmem_sysfs_num("exports"));
 	EXPECT_EQ(1, accmem_sysfs_num("pins"));
 	EXPECT_EQ(SIZE, (__u64)accmem_sysfs_num("mem_used"));
@@ -981,7 +978,6 @@ TEST_F(verbs, dmabuf_mr_offset_and_iova)
 TEST_F(verbs, dmabuf_mr_holds_tenancy)
 {
 	struct ibv_mr *mr;
-	char state[32];
 
 	mr = ibv_reg_dmabuf_mr(self->pd, 0, VSIZE, 0, self->dmabuf,
 			       MR_ACCESS);
@@ -999,9 +995,7 @@ TEST_F(verbs, dmabuf_mr_holds_tenancy)
 
 	/* the MR alone keeps the tenancy, and still takes writes */
 	usleep(100000);
-	EXPECT_EQ(-EBUSY, accmem_open());
-	ASSERT_EQ(0, accmem_sysfs("state", state, sizeof(state)));
-	EXPECT_STREQ("draining", state);
+	accmem_expect_draining(_metadata);
 	EXPECT_EQ(0, rdma_write(_metadata, &self->lb, 0, mr->rkey, SRC_LEN));
 
 	EXPECT_EQ(0, ibv_dereg_mr(mr));
