@@ -26,7 +26,8 @@ KVER := $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null)
 endif
 
 BUILD ?= $(CURDIR)/build/$(KVER)
-SOURCES := Kbuild $(wildcard src/*.c src/*.h) include/uapi/linux/accmem.h
+SOURCES := Kbuild $(wildcard src/*.c src/*.h src/tests/*.c src/tests/*.h) \
+	include/uapi/linux/accmem.h
 TEST_SOURCES := $(wildcard selftests/importer/*.c selftests/importer/*.h) \
 	selftests/importer/Kbuild src/compat.h \
 	$(wildcard selftests/rdma_pinned/*.c selftests/rdma_pinned/*.h) \

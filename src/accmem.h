@@ -309,6 +309,7 @@ void accmem_scrub_probe(struct accmem_device *adev);
 
 /* export.c */
 int accmem_ioctl_export(struct accmem_ctx *ctx, void __user *uarg);
+int accmem_export_range_check(u64 offset, u64 length, u64 size);
 
 /* mapping.c */
 struct accmem_mapping *accmem_mapping_create(struct accmem_dmabuf *exp,

