@@ -7,8 +7,10 @@
 #                             manages (scripts/kernel fetches it), or for the
 #                             debug kernel (KERNEL=debug, scripts/debug-kernel)
 #   make check-debug          the suite on the debug kernel (KASAN, lockdep,
-#                             kmemleak, DMA-API debug; built once, ~1 h)
+#                             kmemleak, DMA-API debug, KUnit, fault
+#                             injection; built once, ~1 h)
 #   make check                build and run the whole test suite in QEMU
+#                             (with the debug lane when its kernel is cached)
 #   make demo                 boot the VM and show the device at work
 #   make lint                 checkpatch --strict and sparse
 #   make bench                benchmarks against udmabuf and the system heap

@@ -93,16 +93,12 @@ static inline int accmem_sync(int dmabuf, __u64 flags)
 	return accmem_ioctl(dmabuf, DMA_BUF_IOCTL_SYNC, &s);
 }
 
-/* Reads /sys/class/misc/<dev>/<attr> into buf; returns 0 or -errno. */
-static inline int accmem_sysfs(const char *attr, char *buf, size_t len)
+/* Reads a small file into buf without its newline; returns 0 or -errno. */
+static inline int accmem_read_file(const char *path, char *buf, size_t len)
 {
-	char path[256], dev[64];
 	ssize_t n;
 	int fd;
 
-	snprintf(dev, sizeof(dev), "%s", accmem_dev_path());
-	snprintf(path, sizeof(path), "/sys/class/misc/%s/%s", basename(dev),
-		 attr);
 	fd = open(path, O_RDONLY);
 	if (fd < 0)
 		return -errno;
@@ -111,9 +107,32 @@ static inline int accmem_sysfs(const char *attr, char *buf, size_t len)
 	if (n < 0)
 		return -errno;
 	buf[n] = 0;
-	if (n && buf[n - 1] == '\n')
-		buf[n - 1] = 0;
+	buf[strcspn(buf, "\n")] = 0;
 	return 0;
+}
+
+/* Writes @s to a sysfs/debugfs file; returns 0 or -errno. */
+static inline int accmem_write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, s, strlen(s)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* Reads /sys/class/misc/<dev>/<attr> into buf; returns 0 or -errno. */
+static inline int accmem_sysfs(const char *attr, char *buf, size_t len)
+{
+	char path[256], dev[64];
+
+	snprintf(dev, sizeof(dev), "%s", accmem_dev_path());
+	snprintf(path, sizeof(path), "/sys/class/misc/%s/%s", basename(dev),
+		 attr);
+	return accmem_read_file(path, buf, len);
 }
 
 static inline long long accmem_sysfs_num(const char *attr)

@@ -11,10 +11,9 @@
 
 #include "kselftest_harness.h"
 #include "accmem_lib.h"
-#include "importer/accmem_importer.h"
+#include "accmem_imp.h"
 
 #define SEED 0x1badcafeu
-#define IMPORTER_DEV "/dev/accmem_importer"
 
 /* The importing device sits behind an IOMMU (e.g. a vIOMMU run). */
 static int behind_iommu;
@@ -37,21 +36,14 @@ static const char *importer_name(void)
 static int imp_import(int imp, int dmabuf, __u32 mode, __u64 max_seg,
 		      struct accmem_imp_import *out)
 {
-	struct accmem_imp_import a = {
-		.fd = dmabuf, .mode = mode, .max_seg = max_seg,
-	};
-	int ret = accmem_ioctl(imp, ACCMEM_IMP_IMPORT, &a);
+	struct accmem_imp_import a;
+	int ret = accmem_imp_import(imp, dmabuf, mode, max_seg, &a);
 
-	if (!ret)
+	if (ret >= 0)
 		behind_iommu = a.iommu;
 	if (out)
 		*out = a;
-	return ret ? ret : (int)a.id;
-}
-
-static int imp_release(int imp, __u32 id)
-{
-	return accmem_ioctl(imp, ACCMEM_IMP_RELEASE, &id);
+	return ret;
 }
 
 static int imp_sg(int imp, __u32 id, struct accmem_imp_seg *segs, __u32 n)
@@ -62,17 +54,6 @@ static int imp_sg(int imp, __u32 id, struct accmem_imp_seg *segs, __u32 n)
 	int ret = accmem_ioctl(imp, ACCMEM_IMP_GET_SG, &a);
 
 	return ret ? ret : (int)a.count;
-}
-
-static int imp_rw(int imp, __u32 id, int write, __u64 off, void *buf,
-		  __u64 len)
-{
-	struct accmem_imp_rw a = {
-		.id = id, .write = write, .offset = off, .len = len,
-		.buf = (uintptr_t)buf,
-	};
-
-	return accmem_ioctl(imp, ACCMEM_IMP_RW, &a);
 }
 
 /* The BAR's physical range when the backend is PCI, else 0. */
@@ -93,8 +74,7 @@ FIXTURE(import)
 
 FIXTURE_SETUP(import)
 {
-	self->imp = accmem_test_module_open(IMPORTER_DEV, "ACCMEM_IMPORTER",
-					    "accmem_importer", "");
+	self->imp = accmem_imp_open();
 	ASSERT_LE(0, self->imp) {
 		TH_LOG("accmem_importer test module missing: %s",
 		       "make test-modules; ACCMEM_IMPORTER=path.ko");
@@ -207,7 +187,7 @@ TEST_F(import, static_attach_segments)
 	/* 8 MiB in segments of at most 1 MiB: exactly 8 */
 	EXPECT_EQ(8, n);
 	check_segments(_metadata, segs, n, self->size, SZ_1M);
-	EXPECT_EQ(0, imp_release(self->imp, id));
+	EXPECT_EQ(0, accmem_imp_release(self->imp, id));
 }
 
 /*
@@ -236,7 +216,7 @@ TEST_F(import, dma_addresses)
 	TH_LOG("%s importer: %d of %d segments at their physical address",
 	       info.iommu ? "IOMMU-translated" : "direct", same, n);
 	EXPECT_EQ(info.iommu ? 0 : n, same);
-	EXPECT_EQ(0, imp_release(self->imp, id));
+	EXPECT_EQ(0, accmem_imp_release(self->imp, id));
 }
 
 TEST_F(import, large_segments_merge)
@@ -251,7 +231,7 @@ TEST_F(import, large_segments_merge)
 	/* contiguous per 4 MiB block at least (emulated), or all (BAR) */
 	EXPECT_GE(self->pci ? 1 : 2, n);
 	check_segments(_metadata, segs, n, self->size, 1ULL << 31);
-	EXPECT_EQ(0, imp_release(self->imp, id));
+	EXPECT_EQ(0, accmem_imp_release(self->imp, id));
 }
 
 TEST_F(import, small_max_segment)
@@ -267,7 +247,7 @@ TEST_F(import, small_max_segment)
 	n = imp_sg(self->imp, id, segs, want + 1);
 	EXPECT_EQ(want, n);
 	check_segments(_metadata, segs, n, self->size, 65536);
-	EXPECT_EQ(0, imp_release(self->imp, id));
+	EXPECT_EQ(0, accmem_imp_release(self->imp, id));
 	free(segs);
 }
 
@@ -288,11 +268,11 @@ TEST_F(import, subrange_export)
 	/* the importer's view is exactly bytes [3 MiB, 5 MiB) */
 	buf = malloc(2 * SZ_1M);
 	ASSERT_NE(NULL, buf);
-	ASSERT_EQ(0, imp_rw(self->imp, id, 0, 0, buf, 2 * SZ_1M));
+	ASSERT_EQ(0, accmem_imp_rw(self->imp, id, 0, 0, buf, 2 * SZ_1M));
 	EXPECT_EQ(0, memcmp(buf, (__u8 *)self->map + 3 * SZ_1M, 2 * SZ_1M));
 	free(buf);
 	close(sub);
-	EXPECT_EQ(0, imp_release(self->imp, id));
+	EXPECT_EQ(0, accmem_imp_release(self->imp, id));
 }
 
 TEST_F(import, importer_writes_cpu_reads)
@@ -303,16 +283,16 @@ TEST_F(import, importer_writes_cpu_reads)
 
 	id = imp_import(self->imp, self->dmabuf, ACCMEM_IMP_DYN_PIN, 0, NULL);
 	ASSERT_LT(0, id);
-	ASSERT_EQ(0, imp_rw(self->imp, id, 1, 4096, msg, sizeof(msg)));
+	ASSERT_EQ(0, accmem_imp_rw(self->imp, id, 1, 4096, msg, sizeof(msg)));
 	ASSERT_EQ(0, accmem_sync(self->dmabuf,
 				 DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
 	EXPECT_EQ(0, memcmp((char *)self->map + 4096, msg, sizeof(msg)));
 	ASSERT_EQ(0, accmem_sync(self->dmabuf,
 				 DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
-	ASSERT_EQ(0, imp_rw(self->imp, id, 0, 4096, back, sizeof(back)));
+	ASSERT_EQ(0, accmem_imp_rw(self->imp, id, 0, 4096, back, sizeof(back)));
 	EXPECT_EQ(0, memcmp(back, msg, sizeof(msg)));
-	EXPECT_EQ(-EINVAL, imp_rw(self->imp, id, 0, self->size, back, 1));
-	EXPECT_EQ(0, imp_release(self->imp, id));
+	EXPECT_EQ(-EINVAL, accmem_imp_rw(self->imp, id, 0, self->size, back, 1));
+	EXPECT_EQ(0, accmem_imp_release(self->imp, id));
 }
 
 TEST_F(import, pins_counted)
@@ -329,9 +309,9 @@ TEST_F(import, pins_counted)
 	b = imp_import(self->imp, self->dmabuf, ACCMEM_IMP_DYN_PIN, 0, NULL);
 	ASSERT_LT(0, b);
 	EXPECT_EQ(2, accmem_sysfs_num("pins"));
-	EXPECT_EQ(0, imp_release(self->imp, a));
+	EXPECT_EQ(0, accmem_imp_release(self->imp, a));
 	EXPECT_EQ(1, accmem_sysfs_num("pins"));
-	EXPECT_EQ(0, imp_release(self->imp, b));
+	EXPECT_EQ(0, accmem_imp_release(self->imp, b));
 	EXPECT_EQ(0, accmem_sysfs_num("pins"));
 }
 
@@ -351,7 +331,7 @@ TEST_F(import, move_notify_never_called)
 	st.id = id;
 	ASSERT_EQ(0, accmem_ioctl(self->imp, ACCMEM_IMP_STATE, &st));
 	EXPECT_EQ(0, st.moves);
-	EXPECT_EQ(0, imp_release(self->imp, id));
+	EXPECT_EQ(0, accmem_imp_release(self->imp, id));
 }
 
 TEST_F(import, importer_holds_tenancy)
@@ -375,12 +355,12 @@ TEST_F(import, importer_holds_tenancy)
 	EXPECT_EQ(self->size, (__u64)accmem_sysfs_num("mem_used"));
 	buf = malloc(self->size);
 	ASSERT_NE(NULL, buf);
-	ASSERT_EQ(0, imp_rw(self->imp, id, 0, 0, buf, self->size));
+	ASSERT_EQ(0, accmem_imp_rw(self->imp, id, 0, 0, buf, self->size));
 	EXPECT_EQ(-1, accmem_check(buf, self->size, SEED));
 	EXPECT_EQ(-EBUSY, accmem_open());
 
 	/* the importer lets go: scrub, idle, and tenant B sees zeros */
-	EXPECT_EQ(0, imp_release(self->imp, id));
+	EXPECT_EQ(0, accmem_imp_release(self->imp, id));
 	ASSERT_EQ(0, accmem_wait_idle(60));
 	self->fd = accmem_open();
 	ASSERT_LE(0, self->fd);
@@ -391,7 +371,7 @@ TEST_F(import, importer_holds_tenancy)
 	ASSERT_LE(0, self->dmabuf);
 	id = imp_import(self->imp, self->dmabuf, ACCMEM_IMP_DYN_PIN, 0, NULL);
 	ASSERT_LT(0, id);
-	ASSERT_EQ(0, imp_rw(self->imp, id, 0, 0, buf, self->size));
+	ASSERT_EQ(0, accmem_imp_rw(self->imp, id, 0, 0, buf, self->size));
 	EXPECT_EQ(-1, accmem_check_zero(buf, self->size));
 	free(buf);
 }
@@ -409,7 +389,7 @@ TEST_F(import, pin_limit)
 	ASSERT_LT(0, id);
 	EXPECT_EQ(-EDQUOT, imp_import(self->imp, self->dmabuf,
 				      ACCMEM_IMP_DYN_PIN, 0, NULL));
-	EXPECT_EQ(0, imp_release(self->imp, id));
+	EXPECT_EQ(0, accmem_imp_release(self->imp, id));
 	id = imp_import(self->imp, self->dmabuf, ACCMEM_IMP_DYN_PIN, 0, NULL);
 	EXPECT_LT(0, id);
 }
@@ -449,7 +429,7 @@ TEST_F(import, debugfs_names_importer)
 	fclose(f);
 	EXPECT_EQ(1, found_buf);
 	EXPECT_EQ(1, found_att);
-	EXPECT_EQ(0, imp_release(self->imp, id));
+	EXPECT_EQ(0, accmem_imp_release(self->imp, id));
 }
 
 TEST_F(import, accmemctl_status)
@@ -475,7 +455,7 @@ TEST_F(import, accmemctl_status)
 	EXPECT_NE(NULL, strstr(out, "accmem0: owned"));
 	EXPECT_NE(NULL, strstr(out, "exports 1 live, 1 pinned"));
 	EXPECT_NE(NULL, strstr(out, importer_name()));
-	EXPECT_EQ(0, imp_release(self->imp, id));
+	EXPECT_EQ(0, accmem_imp_release(self->imp, id));
 }
 
 TEST_HARNESS_MAIN

@@ -40,18 +40,6 @@ static int pci_addr(const char *misc, char *out, size_t len)
 	return 0;
 }
 
-static int write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, s, strlen(s)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
 static int wait_node(const char *path, int present, double seconds)
 {
 	double end = accmem_now() + seconds;
@@ -88,7 +76,7 @@ TEST(unbind_with_live_export)
 	accmem_fill(p, 4 * SZ_1M, SEED);
 
 	/* the device goes away under the tenant */
-	ASSERT_EQ(0, write_str(DRV "/unbind", bdf));
+	ASSERT_EQ(0, accmem_write_file(DRV "/unbind", bdf));
 	EXPECT_EQ(0, wait_node(accmem_dev_path(), 0, 10));
 	EXPECT_EQ(-ENODEV, accmem_info(fd, &info));
 	EXPECT_EQ(-ENODEV, accmem_alloc(fd, SZ_1M, 0, 0));
@@ -96,7 +84,7 @@ TEST(unbind_with_live_export)
 	/* ...but what is exported stays valid: nothing was freed */
 	EXPECT_EQ(-1, accmem_check(p, 4 * SZ_1M, SEED));
 	/* and no other driver instance can claim the BAR meanwhile */
-	EXPECT_NE(0, write_str(DRV "/bind", bdf));
+	EXPECT_NE(0, accmem_write_file(DRV "/bind", bdf));
 	EXPECT_NE(0, access(accmem_dev_path(), F_OK));
 
 	munmap(p, 4 * SZ_1M);
@@ -104,7 +92,7 @@ TEST(unbind_with_live_export)
 	close(fd);
 	/* the memory is scrubbed and released; the device can come back */
 	usleep(200000);
-	ASSERT_EQ(0, write_str(DRV "/bind", bdf));
+	ASSERT_EQ(0, accmem_write_file(DRV "/bind", bdf));
 	ASSERT_EQ(0, wait_node(accmem_dev_path(), 1, 10));
 	ASSERT_EQ(0, accmem_wait_idle(60));
 	fd = accmem_open();
@@ -135,9 +123,9 @@ TEST(unbind_idle_device)
 	if (!ret)
 		SKIP(return, "needs the PCI BAR backend (ivshmem or hardware)");
 	ASSERT_EQ(0, pci_addr("accmem0", bdf, sizeof(bdf)));
-	ASSERT_EQ(0, write_str(DRV "/unbind", bdf));
+	ASSERT_EQ(0, accmem_write_file(DRV "/unbind", bdf));
 	EXPECT_EQ(0, wait_node(accmem_dev_path(), 0, 10));
-	ASSERT_EQ(0, write_str(DRV "/bind", bdf));
+	ASSERT_EQ(0, accmem_write_file(DRV "/bind", bdf));
 	ASSERT_EQ(0, wait_node(accmem_dev_path(), 1, 10));
 	EXPECT_EQ(0, accmem_wait_idle(60));
 }

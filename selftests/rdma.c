@@ -32,14 +32,13 @@
 #include "kselftest_harness.h"
 #include "accmem_lib.h"
 #include "accmem_harness.h"
-#include "importer/accmem_importer.h"
+#include "accmem_imp.h"
 #include "rdma_pinned/accmem_rdma_pinned.h"
 
 #define SEED		0x4d4a5eedu
 #define SIZE		(8 * SZ_1M)
 #define RXE		"rxe0"
 #define RP_DEV		"/dev/accmem_rdma_pinned"
-#define IMPORTER_DEV	"/dev/accmem_importer"
 #define UMEM_SYMBOL	"ib_umem_dmabuf_get_pinned_with_dma_device"
 /* where accmem_rdma_pinned has the RDMA path, it needs ib_uverbs */
 #define RP_DEPS		"modprobe -q ib_uverbs 2>/dev/null;"
@@ -190,8 +189,7 @@ static __u64 *importer_pages(struct __test_metadata *_metadata,
 	__u64 *pages, n = 0, i, off, bar = 0, npages = t->size / pgsz();
 	int imp;
 
-	imp = accmem_test_module_open(IMPORTER_DEV, "ACCMEM_IMPORTER",
-				      "accmem_importer", "");
+	imp = accmem_imp_open();
 	ASSERT_LE(0, imp) {
 		TH_LOG("accmem_importer test module missing: %s",
 		       "make test-modules; ACCMEM_IMPORTER=path.ko");
@@ -218,7 +216,7 @@ static __u64 *importer_pages(struct __test_metadata *_metadata,
 				   bar + t->dev_addr + n * pgsz();
 	}
 	EXPECT_EQ(npages, n);
-	EXPECT_EQ(0, accmem_ioctl(imp, ACCMEM_IMP_RELEASE, &a.id));
+	EXPECT_EQ(0, accmem_imp_release(imp, a.id));
 	close(imp);
 	free(segs);
 	return pages;

@@ -9,7 +9,7 @@
 
 #include "kselftest_harness.h"
 #include "accmem_lib.h"
-#include "importer/accmem_importer.h"
+#include "accmem_imp.h"
 
 FIXTURE(stress)
 {
@@ -181,21 +181,11 @@ TEST_F_TIMEOUT(stress, close_races_export, 600)
 	expect_clean(_metadata);
 }
 
-static int importer(void)
-{
-	return accmem_test_module_open("/dev/accmem_importer",
-				       "ACCMEM_IMPORTER", "accmem_importer", "");
-}
-
-/* Imports (dynamic + pin, like an RDMA MR) and releases; 0 or -errno. */
 static int import_release(int imp, int dmabuf)
 {
-	struct accmem_imp_import a = {
-		.fd = dmabuf, .mode = ACCMEM_IMP_DYN_PIN,
-	};
-	int ret = accmem_ioctl(imp, ACCMEM_IMP_IMPORT, &a);
+	int id = accmem_imp_import(imp, dmabuf, ACCMEM_IMP_DYN_PIN, 0, NULL);
 
-	return ret ? ret : accmem_ioctl(imp, ACCMEM_IMP_RELEASE, &a.id);
+	return id < 0 ? id : accmem_imp_release(imp, id);
 }
 
 TEST_F_TIMEOUT(stress, hundred_tenancies, 900)
@@ -203,7 +193,7 @@ TEST_F_TIMEOUT(stress, hundred_tenancies, 900)
 	__u32 *p;
 	int i, fd, h, d, imp;
 
-	imp = importer();
+	imp = accmem_imp_open();
 	ASSERT_LE(0, imp);
 	for (i = 0; i < 100; i++) {
 		fd = accmem_open_idle();
@@ -267,7 +257,7 @@ TEST_F_TIMEOUT(stress, concurrent_alloc_export_import, 600)
 
 	c.fd = accmem_open_idle();
 	ASSERT_LE(0, c.fd);
-	c.imp = importer();
+	c.imp = accmem_imp_open();
 	ASSERT_LE(0, c.imp);
 	c.end = accmem_now() + 5;
 	for (i = 0; i < 4; i++)

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The accmem_importer test module from the selftests: open, import,
+ * release, CPU access. Include after accmem_lib.h.
+ */
+#ifndef ACCMEM_IMP_H
+#define ACCMEM_IMP_H
+
+#include "importer/accmem_importer.h"
+
+#define ACCMEM_IMPORTER_DEV "/dev/accmem_importer"
+
+/* Opens the importer, loading $ACCMEM_IMPORTER first; fd or -errno. */
+static inline int accmem_imp_open(void)
+{
+	return accmem_test_module_open(ACCMEM_IMPORTER_DEV, "ACCMEM_IMPORTER",
+				       "accmem_importer", "");
+}
+
+/*
+ * Imports @dmabuf as ACCMEM_IMP_@mode with segments of at most @max_seg
+ * (0: 2 GiB); returns the import id or -errno; fills @out if not NULL.
+ */
+static inline int accmem_imp_import(int imp, int dmabuf, __u32 mode,
+				    __u64 max_seg,
+				    struct accmem_imp_import *out)
+{
+	struct accmem_imp_import a = {
+		.fd = dmabuf, .mode = mode, .max_seg = max_seg,
+	};
+	int ret = accmem_ioctl(imp, ACCMEM_IMP_IMPORT, &a);
+
+	if (out)
+		*out = a;
+	return ret ? ret : (int)a.id;
+}
+
+static inline int accmem_imp_release(int imp, __u32 id)
+{
+	return accmem_ioctl(imp, ACCMEM_IMP_RELEASE, &id);
+}
+
+/* Copies @len bytes at @off through dma_buf_vmap(); 0 or -errno. */
+static inline int accmem_imp_rw(int imp, __u32 id, int write, __u64 off,
+				void *buf, __u64 len)
+{
+	struct accmem_imp_rw a = {
+		.id = id, .write = write, .offset = off, .len = len,
+		.buf = (uintptr_t)buf,
+	};
+
+	return accmem_ioctl(imp, ACCMEM_IMP_RW, &a);
+}
+
+#endif /* ACCMEM_IMP_H */
