@@ -148,7 +148,7 @@ FIXTURE_SETUP(faults)
 		SKIP(return, "kernel without CONFIG_FAIL_PAGE_ALLOC (debugfs)");
 	for (i = 0; i < ARRAY_SIZE(knobs); i++) {
 		ASSERT_EQ(0, accmem_read_file(knobs[i][0], self->saved[i],
-				      sizeof(self->saved[i])));
+					      sizeof(self->saved[i])));
 		ASSERT_EQ(0, accmem_write_file(knobs[i][0], knobs[i][1]))
 			TH_LOG("%s", knobs[i][0]);
 	}
