@@ -4,13 +4,13 @@
 #
 #   make                      build accmem.ko for the running kernel (KDIR)
 #   make KERNEL=6.1|6.12      build for one of the Debian kernels the harness
-#                             manages (scripts/kernel fetches it), or for the
-#                             debug kernel (KERNEL=debug, scripts/debug-kernel)
-#   make check-debug          the suite on the debug kernel (KASAN, lockdep,
-#                             kmemleak, DMA-API debug, KUnit, fault
-#                             injection; built once, ~1 h)
-#   make check                build and run the whole test suite in QEMU
-#                             (with the debug lane when its kernel is cached)
+#                             manages (scripts/kernel downloads it into the
+#                             cache, never installs it), or for a debug
+#                             kernel (KERNEL=6.12-debug|latest, built by
+#                             scripts/debug-kernel)
+#   make check-debug          the suite on the two debug kernels only
+#   make check                build and run the whole test suite in QEMU on
+#                             6.1, 6.12, 6.12-debug and latest (7.x)
 #   make demo                 boot the VM and show the device at work
 #   make lint                 checkpatch --strict and sparse
 #   make bench                benchmarks against udmabuf and the system heap
@@ -31,7 +31,7 @@ BUILD ?= $(CURDIR)/build/$(KVER)
 SOURCES := Kbuild $(wildcard src/*.c src/*.h src/tests/*.c src/tests/*.h) \
 	include/uapi/linux/accmem.h
 TEST_SOURCES := $(wildcard selftests/importer/*.c selftests/importer/*.h) \
-	selftests/importer/Kbuild src/compat.h \
+	selftests/importer/Kbuild selftests/accmem_test_compat.h \
 	$(wildcard selftests/rdma_pinned/*.c selftests/rdma_pinned/*.h) \
 	selftests/rdma_pinned/Kbuild
 KBUILD_FLAGS ?= W=1
@@ -64,7 +64,7 @@ check:
 	scripts/check
 
 check-debug:
-	ACCMEM_KERNELS=debug ACCMEM_NO_IOMMU_RUN=1 scripts/check
+	ACCMEM_KERNELS="6.12-debug latest" ACCMEM_NO_IOMMU_RUN=1 scripts/check
 
 demo:
 	scripts/demo

@@ -208,6 +208,71 @@ static inline int accmem_bar_start(__u64 mem_size, __u64 *start)
 	return ret;
 }
 
+/*
+ * One physically contiguous range of a buffer, from accmem's debugfs:
+ * bytes [offset, offset + len) of the buffer are at CPU physical address
+ * phys. Importers' DMA addresses are these when no IOMMU translates.
+ */
+struct accmem_range {
+	__u64 offset;
+	__u64 phys;
+	__u64 len;
+};
+
+/*
+ * The ranges of the live buffer at device address @dev_addr, in buffer
+ * order, from /sys/kernel/debug/accmem/<dev>/buffers ("range" lines under
+ * its "buffer" line). Stores up to @max of them in @r; returns how many
+ * there are, -ENOENT without such a buffer, or -errno.
+ */
+static inline int accmem_buffer_ranges(__u64 dev_addr, struct accmem_range *r,
+				       int max)
+{
+	char path[256], dev[64], line[256];
+	unsigned long long o, p, l;
+	int n = 0, found = 0, in = 0;
+	const char *a;
+	FILE *f;
+
+	snprintf(dev, sizeof(dev), "%s", accmem_dev_path());
+	snprintf(path, sizeof(path), "/sys/kernel/debug/accmem/%s/buffers",
+		 basename(dev));
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "buffer ", 7)) {
+			a = strstr(line, " dev_addr ");
+			in = a && strtoull(a + 10, NULL, 0) == dev_addr;
+			found |= in;
+			continue;
+		}
+		if (!in || sscanf(line, " range offset %llx phys %llx len %llx",
+				  &o, &p, &l) != 3)
+			continue;
+		if (n < max) {
+			r[n].offset = o;
+			r[n].phys = p;
+			r[n].len = l;
+		}
+		n++;
+	}
+	fclose(f);
+	return found ? n : -ENOENT;
+}
+
+/* The physical address of byte @offset of a buffer, ~0 outside @r. */
+static inline __u64 accmem_range_phys(const struct accmem_range *r, int n,
+				      __u64 offset)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (offset >= r[i].offset && offset - r[i].offset < r[i].len)
+			return r[i].phys + offset - r[i].offset;
+	return ~0ULL;
+}
+
 /* Writes a module parameter of accmem; returns 0 or -errno. */
 static inline int accmem_set_param(const char *name, unsigned long long v)
 {

@@ -3,8 +3,10 @@
  * accmem dma-bufs seen by an importer (the accmem_importer test module):
  * static, dynamic+pin (RDMA MR style) and dynamic+move_notify attachments;
  * scatterlists that cover exactly the exported range in maximal segments
- * bounded by the importer's max segment size; importer CPU access; pin and
- * export accounting and limits; debugfs and accmemctl naming the importer.
+ * bounded by the importer's max segment size, at the physical addresses
+ * accmem's debugfs lists for the buffer (unless an IOMMU translates);
+ * importer CPU access; pin and export accounting and limits; debugfs and
+ * accmemctl naming the importer.
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -14,6 +16,13 @@
 #include "accmem_imp.h"
 
 #define SEED 0x1badcafeu
+#define MAX_RANGES 64
+
+/* Where a buffer's memory is, from accmem's debugfs. */
+struct ranges {
+	struct accmem_range r[MAX_RANGES];
+	int n;
+};
 
 /* The importing device sits behind an IOMMU (e.g. a vIOMMU run). */
 static int behind_iommu;
@@ -56,9 +65,6 @@ static int imp_sg(int imp, __u32 id, struct accmem_imp_seg *segs, __u32 n)
 	return ret ? ret : (int)a.count;
 }
 
-/* The BAR's physical range when the backend is PCI, else 0. */
-static __u64 bar_lo, bar_hi;
-
 FIXTURE(import)
 {
 	int pci;	/* PCI BAR backend: P2P importers only, no pages */
@@ -67,6 +73,7 @@ FIXTURE(import)
 	int imp;
 	int h;
 	__u64 dev_addr;	/* of the contiguous allocation */
+	struct ranges mem;	/* where its memory is */
 	int dmabuf;
 	__u64 size;
 	void *map;
@@ -86,13 +93,8 @@ FIXTURE_SETUP(import)
 	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, accmem_info(self->fd, &info));
 	self->pci = info.backend == ACCMEM_BACKEND_PCI;
-	bar_lo = 0;
-	bar_hi = 0;
-	if (self->pci) {
+	if (self->pci)
 		ASSERT_EQ(0, accmem_bar_start(info.mem_size, &self->bar));
-		bar_lo = self->bar;
-		bar_hi = self->bar + info.mem_size;
-	}
 	{
 		struct accmem_alloc a = {
 			.size = self->size, .flags = ACCMEM_ALLOC_CONTIGUOUS,
@@ -102,6 +104,12 @@ FIXTURE_SETUP(import)
 		self->h = a.handle;
 		self->dev_addr = a.dev_addr;
 	}
+	self->mem.n = accmem_buffer_ranges(self->dev_addr, self->mem.r,
+					   MAX_RANGES);
+	ASSERT_LT(0, self->mem.n) {
+		TH_LOG("no ranges in debugfs (mounted?): %d", self->mem.n);
+	}
+	ASSERT_GE(MAX_RANGES, self->mem.n);
 	self->dmabuf = accmem_export(self->fd, self->h, 0, self->size,
 				     O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, self->dmabuf);
@@ -126,41 +134,66 @@ FIXTURE_TEARDOWN(import)
 }
 
 /*
- * The table covers exactly @len bytes in page-aligned segments of at most
- * @max_seg, each merged as far as physical contiguity and @max_seg allow.
- * Without an IOMMU, DMA addresses are the memory's physical addresses: of
- * the pages (emulated), or inside the BAR (PCI; there are no pages).
+ * The table covers exactly @len bytes from @off of the buffer in
+ * page-aligned segments of at most @max_seg, each merged as far as
+ * physical contiguity and @max_seg allow. Without an IOMMU, DMA addresses
+ * are the memory's physical addresses as debugfs lists them: pages of RAM
+ * (emulated) or inside the BAR (PCI).
  */
 static void check_segments(struct __test_metadata *_metadata,
-			   struct accmem_imp_seg *s, int n, __u64 len,
-			   __u64 max_seg)
+			   const struct ranges *mem,
+			   const struct accmem_imp_seg *s, int n, __u64 off,
+			   __u64 len, __u64 max_seg)
 {
-	__u64 total = 0;
+	__u64 phys, next, pos = off;
 	int i;
-
-	for (i = 0; i < n && bar_hi; i++) {
-		EXPECT_EQ(~0ULL, s[i].phys);
-		if (!behind_iommu) {
-			EXPECT_LE(bar_lo, s[i].addr);
-			EXPECT_GE(bar_hi, s[i].addr + s[i].len);
-		}
-		s[i].phys = s[i].addr;
-	}
 
 	for (i = 0; i < n; i++) {
 		EXPECT_EQ(0, s[i].addr % 4096);
 		EXPECT_EQ(0, s[i].len % 4096);
 		EXPECT_GE(max_seg, s[i].len);
 		EXPECT_LT(0, s[i].len);
-		total += s[i].len;
+		phys = accmem_range_phys(mem->r, mem->n, pos);
+		pos += s[i].len;
+		if (behind_iommu)
+			continue;
 		/* no IOMMU: DMA addresses are the memory's */
-		if (!behind_iommu && s[i].phys != ~0ULL)
-			EXPECT_EQ(s[i].phys, s[i].addr);
-		if (!behind_iommu && i + 1 < n &&
-		    s[i].phys + s[i].len == s[i + 1].phys)
+		EXPECT_EQ(phys, s[i].addr) {
+			TH_LOG("segment %d, buffer offset %#llx", i,
+			       pos - s[i].len);
+		}
+		next = accmem_range_phys(mem->r, mem->n, pos);
+		if (i + 1 < n && phys + s[i].len == next)
 			EXPECT_EQ(max_seg, s[i].len);
 	}
-	EXPECT_EQ(len, total);
+	EXPECT_EQ(off + len, pos);
+}
+
+/*
+ * debugfs lists where the buffer's memory is: page-aligned ranges, each
+ * maximal, that cover the buffer in order; on the PCI backend the BAR's
+ * start plus the device address (the BAR from sysfs, not from accmem).
+ */
+TEST_F(import, debugfs_ranges)
+{
+	const struct accmem_range *r = self->mem.r;
+	__u64 off = 0;
+	int i;
+
+	for (i = 0; i < self->mem.n; i++) {
+		EXPECT_EQ(off, r[i].offset);
+		EXPECT_EQ(0, r[i].phys % 4096);
+		EXPECT_EQ(0, r[i].len % 4096);
+		EXPECT_LT(0, r[i].len);
+		if (i)
+			EXPECT_NE(r[i - 1].phys + r[i - 1].len, r[i].phys);
+		if (self->pci)
+			EXPECT_EQ(self->bar + self->dev_addr + off, r[i].phys);
+		off += r[i].len;
+	}
+	EXPECT_EQ(self->size, off);
+	/* contiguous per 4 MiB block at least (emulated), or all (BAR) */
+	EXPECT_GE(self->pci ? 1 : 2, self->mem.n);
 }
 
 TEST_F(import, static_attach_segments)
@@ -186,13 +219,13 @@ TEST_F(import, static_attach_segments)
 	EXPECT_EQ(info.nents, n);
 	/* 8 MiB in segments of at most 1 MiB: exactly 8 */
 	EXPECT_EQ(8, n);
-	check_segments(_metadata, segs, n, self->size, SZ_1M);
+	check_segments(_metadata, &self->mem, segs, n, 0, self->size, SZ_1M);
 	EXPECT_EQ(0, accmem_imp_release(self->imp, id));
 }
 
 /*
- * The DMA addresses match the memory's physical addresses exactly when no
- * IOMMU translates for the importer; behind an IOMMU they are IOVAs.
+ * The DMA addresses match the memory's physical addresses (debugfs) exactly
+ * when no IOMMU translates for the importer; behind an IOMMU they are IOVAs.
  */
 TEST_F(import, dma_addresses)
 {
@@ -207,10 +240,8 @@ TEST_F(import, dma_addresses)
 	n = imp_sg(self->imp, id, segs, 64);
 	ASSERT_LT(0, n);
 	for (i = 0; i < n; i++) {
-		__u64 phys = self->pci ? bar_lo + self->dev_addr + off :
-					 segs[i].phys;
-
-		same += segs[i].addr == phys;
+		same += segs[i].addr == accmem_range_phys(self->mem.r,
+							  self->mem.n, off);
 		off += segs[i].len;
 	}
 	TH_LOG("%s importer: %d of %d segments at their physical address",
@@ -230,7 +261,8 @@ TEST_F(import, large_segments_merge)
 	ASSERT_LT(0, n);
 	/* contiguous per 4 MiB block at least (emulated), or all (BAR) */
 	EXPECT_GE(self->pci ? 1 : 2, n);
-	check_segments(_metadata, segs, n, self->size, 1ULL << 31);
+	check_segments(_metadata, &self->mem, segs, n, 0, self->size,
+		       1ULL << 31);
 	EXPECT_EQ(0, accmem_imp_release(self->imp, id));
 }
 
@@ -246,7 +278,7 @@ TEST_F(import, small_max_segment)
 	ASSERT_LT(0, id);
 	n = imp_sg(self->imp, id, segs, want + 1);
 	EXPECT_EQ(want, n);
-	check_segments(_metadata, segs, n, self->size, 65536);
+	check_segments(_metadata, &self->mem, segs, n, 0, self->size, 65536);
 	EXPECT_EQ(0, accmem_imp_release(self->imp, id));
 	free(segs);
 }
@@ -263,7 +295,8 @@ TEST_F(import, subrange_export)
 	ASSERT_LT(0, id);
 	n = imp_sg(self->imp, id, segs, 64);
 	EXPECT_EQ(2, n);
-	check_segments(_metadata, segs, n, 2 * SZ_1M, SZ_1M);
+	check_segments(_metadata, &self->mem, segs, n, 3 * SZ_1M, 2 * SZ_1M,
+		       SZ_1M);
 
 	/* the importer's view is exactly bytes [3 MiB, 5 MiB) */
 	buf = malloc(2 * SZ_1M);
@@ -325,7 +358,8 @@ TEST_F(import, move_notify_never_called)
 	ASSERT_LT(0, id);
 	n = imp_sg(self->imp, id, segs, 64);
 	ASSERT_LT(0, n);
-	check_segments(_metadata, segs, n, self->size, 1ULL << 31);
+	check_segments(_metadata, &self->mem, segs, n, 0, self->size,
+		       1ULL << 31);
 	/* the memory never moves: nothing to invalidate, ever */
 	EXPECT_EQ(0, accmem_free(self->fd, self->h));
 	st.id = id;

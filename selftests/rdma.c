@@ -7,8 +7,8 @@
  * ib_umem_dmabuf_get_pinned_with_dma_device() on the soft-RoCE device rxe0
  * with a PCI device as DMA device, as a NIC driver does when user space
  * registers a dma-buf MR. The umem must cover exactly the requested range,
- * at the addresses accmem_importer sees for the same dma-buf, and keep the
- * tenancy and its data alive after the tenant has gone, until it is
+ * at the physical addresses accmem's debugfs lists for the buffer, and keep
+ * the tenancy and its data alive after the tenant has gone, until it is
  * released; then the next tenant finds zeros. Kernels without that symbol
  * (before 6.12) skip these.
  *
@@ -20,9 +20,9 @@
  *
  * rxe0 is set up when missing: on $ACCMEM_RXE_NETDEV, else eth0, else a
  * dummy netdev (kernel modules rdma_rxe, ib_uverbs, crc32_generic and dummy
- * or a NIC driver). ACCMEM_RDMA_PINNED and ACCMEM_IMPORTER name the test
- * modules' .ko files (else modprobe); ACCMEM_RDMA_DEV picks the verbs
- * device (default: the first one).
+ * or a NIC driver). ACCMEM_RDMA_PINNED names the test module's .ko file
+ * (else modprobe); ACCMEM_RDMA_DEV picks the verbs device (default: the
+ * first one).
  */
 #include <stdbool.h>
 #include <sys/stat.h>
@@ -32,11 +32,11 @@
 #include "kselftest_harness.h"
 #include "accmem_lib.h"
 #include "accmem_harness.h"
-#include "accmem_imp.h"
 #include "rdma_pinned/accmem_rdma_pinned.h"
 
 #define SEED		0x4d4a5eedu
 #define SIZE		(8 * SZ_1M)
+#define MAX_RANGES	64
 #define RXE		"rxe0"
 #define RP_DEV		"/dev/accmem_rdma_pinned"
 #define UMEM_SYMBOL	"ib_umem_dmabuf_get_pinned_with_dma_device"
@@ -172,53 +172,29 @@ static void tenant_leave(struct tenant *t)
 }
 
 /*
- * Physical address of every page of the tenant's dma-buf: as accmem_importer
- * sees its struct pages (pinned, peer-to-peer allowed); memory without
- * pages is a BAR, where it is the BAR's start plus the device address. The
- * memory never moves, so the addresses stay right after the import is
- * released.
+ * Physical address of every page of the tenant's buffer, as accmem's
+ * debugfs lists it. The memory never moves, so the addresses stay right
+ * for as long as the buffer lives.
  */
-static __u64 *importer_pages(struct __test_metadata *_metadata,
-			     const struct tenant *t)
+static __u64 *buffer_pages(struct __test_metadata *_metadata,
+			   const struct tenant *t)
 {
-	struct accmem_imp_import a = {
-		.fd = t->dmabuf, .mode = ACCMEM_IMP_DYN_PIN,
-	};
-	struct accmem_imp_sg sg = { 0 };
-	struct accmem_imp_seg *segs;
-	__u64 *pages, n = 0, i, off, bar = 0, npages = t->size / pgsz();
-	int imp;
+	struct accmem_range r[MAX_RANGES];
+	__u64 *pages, i, npages = t->size / pgsz(), missing = 0;
+	int n;
 
-	imp = accmem_imp_open();
-	ASSERT_LE(0, imp) {
-		TH_LOG("accmem_importer test module missing: %s",
-		       "make test-modules; ACCMEM_IMPORTER=path.ko");
+	n = accmem_buffer_ranges(t->dev_addr, r, MAX_RANGES);
+	ASSERT_LT(0, n) {
+		TH_LOG("no ranges in debugfs (mounted?): %d", n);
 	}
-	ASSERT_EQ(0, accmem_ioctl(imp, ACCMEM_IMP_IMPORT, &a));
-	segs = calloc(a.nents, sizeof(*segs));
+	ASSERT_GE(MAX_RANGES, n);
 	pages = calloc(npages, sizeof(*pages));
-	ASSERT_NE(NULL, segs);
 	ASSERT_NE(NULL, pages);
-	sg.id = a.id;
-	sg.count = a.nents;
-	sg.segs = (uintptr_t)segs;
-	ASSERT_EQ(0, accmem_ioctl(imp, ACCMEM_IMP_GET_SG, &sg));
-	for (i = 0; i < sg.count && i < a.nents; i++) {
-		if (segs[i].phys == ~0ULL && !bar) {
-			struct accmem_info info;
-
-			ASSERT_EQ(0, accmem_info(t->fd, &info));
-			ASSERT_EQ(0, accmem_bar_start(info.mem_size, &bar));
-		}
-		for (off = 0; off < segs[i].len && n < npages; off += pgsz(), n++)
-			pages[n] = segs[i].phys != ~0ULL ?
-				   segs[i].phys + off :
-				   bar + t->dev_addr + n * pgsz();
+	for (i = 0; i < npages; i++) {
+		pages[i] = accmem_range_phys(r, n, i * pgsz());
+		missing += pages[i] == ~0ULL;
 	}
-	EXPECT_EQ(npages, n);
-	EXPECT_EQ(0, accmem_imp_release(imp, a.id));
-	close(imp);
-	free(segs);
+	EXPECT_EQ(0, missing);
 	return pages;
 }
 
@@ -348,7 +324,7 @@ static const char *umem_prepare(struct __test_metadata *_metadata, int *rp,
 	}
 	ASSERT_LT(0, id);
 	EXPECT_EQ(0, rp_release(*rp, id));
-	*pages = importer_pages(_metadata, t);
+	*pages = buffer_pages(_metadata, t);
 	return NULL;
 }
 

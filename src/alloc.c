@@ -21,7 +21,12 @@
  */
 int accmem_mm_init(struct accmem_device *adev)
 {
-	return accmem_buddy_init(&adev->mm, adev->mem_size, PAGE_SIZE);
+	int ret;
+
+	ret = accmem_buddy_init(&adev->mm, adev->mem_size, PAGE_SIZE);
+	if (!ret)
+		accmem_buddy_set_lock(&adev->mm, &adev->mm_lock);
+	return ret;
 }
 
 /**

@@ -3,8 +3,9 @@
  * accmem: every difference between the supported kernels lives here.
  *
  * Supported: Debian's 6.1 (drm_buddy module, vm_flags written directly,
- * dma-buf locking before the 6.2 convention) and Debian's 6.12 (buddy
- * allocator built in as gpu_buddy, vm_flags_set()).
+ * dma-buf locking before the 6.2 convention), Debian's 6.12 (buddy
+ * allocator built in as gpu_buddy, vm_flags_set()) and the newest Debian
+ * kernel, 7.x (the allocator checks its lock with lockdep).
  */
 #ifndef _ACCMEM_COMPAT_H
 #define _ACCMEM_COMPAT_H
@@ -93,6 +94,14 @@ static inline u64 accmem_buddy_block_size(struct accmem_buddy *mm,
 {
 	return gpu_buddy_block_size(mm, b);
 }
+
+/*
+ * 7.x's allocator asserts (lockdep) that its callers hold the driver's
+ * lock once told which one; gpu_buddy_driver_set_lock() is a macro there.
+ */
+#ifdef gpu_buddy_driver_set_lock
+#define accmem_buddy_set_lock(mm, lock)	gpu_buddy_driver_set_lock(mm, lock)
+#endif
 #else
 #include <drm/drm_buddy.h>
 
@@ -139,6 +148,10 @@ static inline u64 accmem_buddy_block_size(struct accmem_buddy *mm,
 {
 	return drm_buddy_block_size(mm, b);
 }
+#endif
+
+#ifndef accmem_buddy_set_lock
+#define accmem_buddy_set_lock(mm, lock)	do { (void)(mm); (void)(lock); } while (0)
 #endif
 
 #endif /* _ACCMEM_COMPAT_H */

@@ -4,6 +4,12 @@
  * the dma-bufs exported from it and their importers, so that a leaked
  * export (the thing that keeps a tenancy alive) can be traced to its holder.
  *
+ * Each buffer's memory is listed too, as maximal physically contiguous
+ * ranges in buffer order ("range offset O phys P len L": bytes [O, O + L)
+ * of the buffer are at CPU physical address P). That is where an
+ * importer's DMA addresses point when no IOMMU translates for it, and the
+ * tests compare the two without trusting any importer's view of the pages.
+ *
  * Copyright (C) 2026 The accmem authors
  */
 #include <linux/debugfs.h>
@@ -31,6 +37,36 @@ static void accmem_debugfs_export(struct seq_file *m,
 	}
 }
 
+struct accmem_debugfs_walk {
+	struct seq_file *m;
+	u64 offset;
+};
+
+static int accmem_debugfs_range(void *arg, phys_addr_t phys, u64 len)
+{
+	struct accmem_debugfs_walk *w = arg;
+
+	seq_printf(w->m, "  range offset %#llx phys %pa len %#llx\n",
+		   w->offset, &phys, len);
+	w->offset += len;
+	return 0;
+}
+
+static void accmem_debugfs_ranges(struct seq_file *m,
+				  struct accmem_buffer *buf)
+{
+	struct accmem_debugfs_walk w = { .m = m };
+
+	/*
+	 * The release work frees the blocks before it unlists the buffer:
+	 * hold a reference to walk them; a buffer being released has none.
+	 */
+	if (!kref_get_unless_zero(&buf->ref))
+		return;
+	accmem_buffer_walk(buf, 0, buf->size, accmem_debugfs_range, &w);
+	accmem_buffer_put(buf);
+}
+
 static int accmem_debugfs_buffers_show(struct seq_file *m, void *unused)
 {
 	struct accmem_device *adev = m->private;
@@ -44,6 +80,7 @@ static int accmem_debugfs_buffers_show(struct seq_file *m, void *unused)
 			   buf->handle, buf->dev_addr, buf->size,
 			   buf->flags & ACCMEM_ALLOC_CONTIGUOUS ?
 			   " contiguous" : "", kref_read(&buf->ref));
+		accmem_debugfs_ranges(m, buf);
 		list_for_each_entry(exp, &buf->exports, node)
 			accmem_debugfs_export(m, exp);
 	}

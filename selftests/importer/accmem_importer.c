@@ -23,8 +23,8 @@
 #include <linux/uaccess.h>
 #include <linux/xarray.h>
 
-#include "../../src/compat.h"
 #include "accmem_importer.h"
+#include "accmem_test_compat.h"
 
 struct imp_import {
 	struct dma_buf *dmabuf;
@@ -50,6 +50,7 @@ static struct device_dma_parameters imp_dma_parms;
 /* Serialises imports: they set the shared device's max segment size. */
 static DEFINE_MUTEX(imp_lock);
 
+/* move_notify, invalidate_mappings from 7.1 on: counted, never expected */
 static void imp_move_notify(struct dma_buf_attachment *attach)
 {
 	struct imp_import *imp = attach->importer_priv;
@@ -59,16 +60,18 @@ static void imp_move_notify(struct dma_buf_attachment *attach)
 
 static const struct dma_buf_attach_ops imp_pin_ops = {
 	.allow_peer2peer = true,
-	.move_notify = imp_move_notify,
+	.ACCMEM_TEST_INVALIDATE_OP = imp_move_notify,
 };
 
 static const struct dma_buf_attach_ops imp_move_ops = {
 	.allow_peer2peer = true,
-	.move_notify = imp_move_notify,
+	.ACCMEM_TEST_INVALIDATE_OP = imp_move_notify,
 };
 
-static void imp_release(struct imp_import *imp)
+static void imp_destroy(void *obj)
 {
+	struct imp_import *imp = obj;
+
 	dma_resv_lock(imp->dmabuf->resv, NULL);
 	dma_buf_unmap_attachment(imp->attach, imp->sgt, DMA_BIDIRECTIONAL);
 	if (imp->pinned)
@@ -169,39 +172,20 @@ static int imp_ioctl_import(struct imp_file *f, void __user *uarg)
 		return ret;
 	}
 
-	ret = xa_alloc(&f->imports, &id, imp, xa_limit_31b, GFP_KERNEL);
-	if (ret) {
-		imp_release(imp);
-		return ret;
-	}
-	args.id = id;
 	args.nents = imp->sgt->nents;
 	args.size = imp->dmabuf->size;
 	args.iommu = device_iommu_mapped(imp_dev);
+	ret = accmem_test_obj_add(&f->imports, imp, &id);
+	if (ret) {
+		imp_destroy(imp);
+		return ret;
+	}
+	args.id = id;
 	if (copy_to_user(uarg, &args, sizeof(args))) {
-		xa_erase(&f->imports, id);
-		imp_release(imp);
+		accmem_test_obj_remove(&f->imports, id, imp_destroy);
 		return -EFAULT;
 	}
 	return 0;
-}
-
-/*
- * The exporter's page behind @sg, or NULL. With CONFIG_DMABUF_DEBUG the
- * dma-buf core hides pages from importers by XORing each entry's page_link
- * with ~0xff between map and unmap (mangle_sg_table() in
- * drivers/dma-buf/dma-buf.c, 6.1 to 6.12). This importer never reaches the
- * memory through a page: it only reports the exporter's table to user space
- * so that tests can check it against the memory's physical addresses, and
- * for that it undoes the mangling on a copy of the link.
- */
-static struct page *imp_sg_page(struct scatterlist *sg)
-{
-	unsigned long link = READ_ONCE(sg->page_link);
-
-	if (IS_ENABLED(CONFIG_DMABUF_DEBUG))
-		link ^= ~0xffUL;
-	return (struct page *)(link & ~SG_PAGE_LINK_MASK);
 }
 
 static int imp_ioctl_get_sg(struct imp_file *f, void __user *uarg)
@@ -220,11 +204,9 @@ static int imp_ioctl_get_sg(struct imp_file *f, void __user *uarg)
 
 	useg = u64_to_user_ptr(args.segs);
 	for_each_sgtable_dma_sg(imp->sgt, sg, i) {
-		struct page *page = imp_sg_page(sg);
 		struct accmem_imp_seg seg = {
 			.addr = sg_dma_address(sg),
 			.len = sg_dma_len(sg),
-			.phys = page ? page_to_phys(page) + sg->offset : ~0ULL,
 		};
 
 		if (i >= args.count)
@@ -280,7 +262,7 @@ static int imp_ioctl_rw(struct imp_file *f, void __user *uarg)
 		return -EINVAL;
 
 	dir = args.write ? DMA_TO_DEVICE : DMA_FROM_DEVICE;
-	ret = accmem_compat_vmap_unlocked(imp->dmabuf, &map);
+	ret = accmem_test_vmap_unlocked(imp->dmabuf, &map);
 	if (ret)
 		return ret;
 	ret = dma_buf_begin_cpu_access(imp->dmabuf, dir);
@@ -288,7 +270,7 @@ static int imp_ioctl_rw(struct imp_file *f, void __user *uarg)
 		ret = imp_copy(&map, &args);
 		dma_buf_end_cpu_access(imp->dmabuf, dir);
 	}
-	accmem_compat_vunmap_unlocked(imp->dmabuf, &map);
+	accmem_test_vunmap_unlocked(imp->dmabuf, &map);
 	return ret;
 }
 
@@ -307,20 +289,6 @@ static int imp_ioctl_state(struct imp_file *f, void __user *uarg)
 	return copy_to_user(uarg, &args, sizeof(args)) ? -EFAULT : 0;
 }
 
-static int imp_ioctl_release(struct imp_file *f, void __user *uarg)
-{
-	struct imp_import *imp;
-	u32 id;
-
-	if (get_user(id, (u32 __user *)uarg))
-		return -EFAULT;
-	imp = xa_erase(&f->imports, id);
-	if (!imp)
-		return -ENOENT;
-	imp_release(imp);
-	return 0;
-}
-
 static long imp_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct imp_file *f = file->private_data;
@@ -336,7 +304,8 @@ static long imp_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case ACCMEM_IMP_STATE:
 		return imp_ioctl_state(f, uarg);
 	case ACCMEM_IMP_RELEASE:
-		return imp_ioctl_release(f, uarg);
+		return accmem_test_ioctl_release(&f->imports, uarg,
+						 imp_destroy);
 	default:
 		return -ENOTTY;
 	}
@@ -348,7 +317,7 @@ static int imp_open(struct inode *inode, struct file *file)
 
 	if (!f)
 		return -ENOMEM;
-	xa_init_flags(&f->imports, XA_FLAGS_ALLOC1);
+	accmem_test_objs_init(&f->imports);
 	file->private_data = f;
 	return 0;
 }
@@ -356,14 +325,8 @@ static int imp_open(struct inode *inode, struct file *file)
 static int imp_file_release(struct inode *inode, struct file *file)
 {
 	struct imp_file *f = file->private_data;
-	struct imp_import *imp;
-	unsigned long id;
 
-	xa_for_each(&f->imports, id, imp) {
-		xa_erase(&f->imports, id);
-		imp_release(imp);
-	}
-	xa_destroy(&f->imports);
+	accmem_test_objs_destroy(&f->imports, imp_destroy);
 	kfree(f);
 	return 0;
 }
@@ -428,4 +391,4 @@ module_exit(imp_exit);
 
 MODULE_DESCRIPTION("Test-only dma-buf importer for the accmem selftests");
 MODULE_LICENSE("GPL");
-ACCMEM_IMPORT_NS_DMA_BUF();
+ACCMEM_TEST_IMPORT_NS_DMA_BUF();

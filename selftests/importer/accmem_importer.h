@@ -8,7 +8,8 @@
  * %ACCMEM_IMP_DYN_PIN:  dynamic attach with allow_peer2peer, dma_buf_pin(),
  *                       map under the reservation lock, then held like an
  *                       RDMA MR (efa, irdma, bnxt_re pinned path)
- * %ACCMEM_IMP_DYN_MOVE: dynamic attach with a move_notify, mapped under the
+ * %ACCMEM_IMP_DYN_MOVE: dynamic attach with a move_notify callback
+ *                       (invalidate_mappings from 7.1 on), mapped under the
  *                       reservation lock without pinning (mlx5 path)
  *
  * An import holds its dma-buf until released or the importer file closes.
@@ -49,12 +50,14 @@ struct accmem_imp_import {
  * struct accmem_imp_seg - one DMA segment
  * @addr: DMA address
  * @len: bytes
- * @phys: CPU physical address of its page, or ~0 without a page
+ *
+ * Only what the importer may use: the exporter's pages are not an
+ * importer's business (with CONFIG_DMABUF_DEBUG the dma-buf core hides
+ * them). The memory's physical addresses are in accmem's debugfs.
  */
 struct accmem_imp_seg {
 	__u64 addr;
 	__u64 len;
-	__u64 phys;
 };
 
 /**

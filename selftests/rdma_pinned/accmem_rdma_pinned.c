@@ -22,6 +22,7 @@
 #include <linux/xarray.h>
 
 #include "accmem_rdma_pinned.h"
+#include "accmem_test_compat.h"
 
 struct rp_file {
 	struct mutex lock; /* serialises the ioctls of this file */
@@ -33,7 +34,11 @@ struct rp_file {
 #include <linux/highmem.h>
 #include <linux/io.h>
 #include <linux/iommu.h>
+#include <linux/netdevice.h>
+#include <linux/nsproxy.h>
 #include <linux/pci.h>
+#include <linux/sched.h>
+#include <net/net_namespace.h>
 #include <rdma/ib_umem.h>
 #include <rdma/ib_verbs.h>
 #include <rdma/iter.h>
@@ -75,6 +80,32 @@ static struct device *rp_find_dma_device(void)
 	return dev;
 }
 
+/*
+ * The rxe device called @name, with a registration reference. There is no
+ * lookup by name on every kernel (7.x dropped ib_device_get_by_name()), but
+ * an rxe device is bound to a netdev and found from it: the rxe device of
+ * each netdev of the caller's network namespace, compared by name.
+ */
+static struct ib_device *rp_ibdev_get(const char *name)
+{
+	struct net *net = current->nsproxy->net_ns;
+	struct ib_device *ibdev = NULL;
+	struct net_device *ndev;
+
+	rcu_read_lock();
+	for_each_netdev_rcu(net, ndev) {
+		ibdev = ib_device_get_by_netdev(ndev, RDMA_DRIVER_RXE);
+		if (!ibdev)
+			continue;
+		if (!strcmp(dev_name(&ibdev->dev), name))
+			break;
+		ib_device_put(ibdev);
+		ibdev = NULL;
+	}
+	rcu_read_unlock();
+	return ibdev;
+}
+
 static u32 rp_count_blocks(struct ib_umem *umem)
 {
 	struct ib_block_iter biter;
@@ -95,7 +126,7 @@ static struct rp_import *rp_import_create(struct accmem_rp_import *args)
 	if (!imp)
 		return ERR_PTR(-ENOMEM);
 
-	imp->ibdev = ib_device_get_by_name(args->ibdev, RDMA_DRIVER_RXE);
+	imp->ibdev = rp_ibdev_get(args->ibdev);
 	if (!imp->ibdev) {
 		ret = -ENODEV;
 		goto err_free;
@@ -146,8 +177,10 @@ err_free:
 }
 
 /* Unpins, unmaps, detaches and drops the dma-buf, as ib_dereg_mr() does. */
-static void rp_import_destroy(struct rp_import *imp)
+static void rp_import_destroy(void *obj)
 {
+	struct rp_import *imp = obj;
+
 	ib_umem_release(&imp->umem->umem);
 	put_device(imp->dma_dev);
 	ib_device_put(imp->ibdev);
@@ -294,7 +327,7 @@ static struct rp_import *rp_import_create(struct accmem_rp_import *args)
 	return ERR_PTR(-EOPNOTSUPP);
 }
 
-static void rp_import_destroy(struct rp_import *imp)
+static void rp_import_destroy(void *obj)
 {
 }
 
@@ -326,15 +359,14 @@ static int rp_ioctl_import(struct rp_file *f, void __user *uarg)
 	if (IS_ERR(imp))
 		return PTR_ERR(imp);
 
-	ret = xa_alloc(&f->imports, &id, imp, xa_limit_31b, GFP_KERNEL);
+	ret = accmem_test_obj_add(&f->imports, imp, &id);
 	if (ret) {
 		rp_import_destroy(imp);
 		return ret;
 	}
 	args.id = id;
 	if (copy_to_user(uarg, &args, sizeof(args))) {
-		xa_erase(&f->imports, id);
-		rp_import_destroy(imp);
+		accmem_test_obj_remove(&f->imports, id, rp_import_destroy);
 		return -EFAULT;
 	}
 	return 0;
@@ -372,20 +404,6 @@ static int rp_ioctl_rw(struct rp_file *f, void __user *uarg)
 	return rp_import_rw(imp, &args);
 }
 
-static int rp_ioctl_release(struct rp_file *f, void __user *uarg)
-{
-	struct rp_import *imp;
-	u32 id;
-
-	if (get_user(id, (u32 __user *)uarg))
-		return -EFAULT;
-	imp = xa_erase(&f->imports, id);
-	if (!imp)
-		return -ENOENT;
-	rp_import_destroy(imp);
-	return 0;
-}
-
 static long rp_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct rp_file *f = file->private_data;
@@ -404,7 +422,8 @@ static long rp_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		ret = rp_ioctl_rw(f, uarg);
 		break;
 	case ACCMEM_RP_RELEASE:
-		ret = rp_ioctl_release(f, uarg);
+		ret = accmem_test_ioctl_release(&f->imports, uarg,
+						rp_import_destroy);
 		break;
 	default:
 		ret = -ENOTTY;
@@ -421,7 +440,7 @@ static int rp_open(struct inode *inode, struct file *file)
 	if (!f)
 		return -ENOMEM;
 	mutex_init(&f->lock);
-	xa_init_flags(&f->imports, XA_FLAGS_ALLOC1);
+	accmem_test_objs_init(&f->imports);
 	file->private_data = f;
 	return 0;
 }
@@ -429,14 +448,8 @@ static int rp_open(struct inode *inode, struct file *file)
 static int rp_release(struct inode *inode, struct file *file)
 {
 	struct rp_file *f = file->private_data;
-	struct rp_import *imp;
-	unsigned long id;
 
-	xa_for_each(&f->imports, id, imp) {
-		xa_erase(&f->imports, id);
-		rp_import_destroy(imp);
-	}
-	xa_destroy(&f->imports);
+	accmem_test_objs_destroy(&f->imports, rp_import_destroy);
 	mutex_destroy(&f->lock);
 	kfree(f);
 	return 0;
