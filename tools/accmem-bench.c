@@ -2,48 +2,37 @@
 /*
  * accmem-bench: accmem next to the kernel's own exporters (udmabuf and the
  * system dma-heap), measured in one run on one machine. Run by scripts/bench
- * inside the VM; needs root, /dev/accmem0 and the accmem_importer test
- * module (for attach/map timings). Exporters that are missing are reported
- * as n/a.
+ * inside the VM; needs root, an idle accmem device and the accmem_importer
+ * test module (for attach/map timings). Exporters that are missing are
+ * reported as n/a.
+ *
+ *   accmem-bench [--quick] [--scrub-only] [--dev accmemN|/dev/accmemN]
+ *
+ * The device is --dev, else $ACCMEM_DEV, else /dev/accmem0 (as in the
+ * selftests, whose helpers this uses: selftests/accmem_lib.h and
+ * accmem_imp.h).
  *
  * Prints a markdown table, then one line per ratio: "ratio NAME VALUE".
  * TCG times are only comparable within one run: only ratios mean anything.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <time.h>
-#include <unistd.h>
-
-#include <linux/dma-buf.h>
 #include <linux/dma-heap.h>
 #include <linux/udmabuf.h>
 
-#include "../include/uapi/linux/accmem.h"
-#include "../selftests/importer/accmem_importer.h"
+#include "accmem_lib.h"
+#include "accmem_imp.h"
 
 #define KiB 1024ULL
 #define MiB (1024 * KiB)
 #define GiB (1024 * MiB)
+
+/* How long the device may take to go idle (earlier tenancies scrubbed). */
+#define IDLE_TIMEOUT_S 120
 
 enum { ACCMEM, UDMABUF, HEAP, NEXP };
 static const char *const exp_name[NEXP] = { "accmem", "udmabuf", "system heap" };
 
 static int accmem_fd = -1, udmabuf_dev = -1, heap_dev = -1, imp_fd = -1;
 static int quick;
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -68,59 +57,17 @@ static struct stat2 stats(double *v, int n)
 	return s;
 }
 
-static long long sysfs_num(const char *attr)
-{
-	char path[128], buf[64] = "";
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/class/misc/accmem0/%s", attr);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (!fgets(buf, sizeof(buf), f))
-		buf[0] = 0;
-	fclose(f);
-	return strtoll(buf, NULL, 0);
-}
-
-static int wait_idle(void)
-{
-	char path[] = "/sys/class/misc/accmem0/state", buf[32];
-	int i;
-
-	for (i = 0; i < 120000; i++) {
-		FILE *f = fopen(path, "r");
-
-		if (f && fgets(buf, sizeof(buf), f) && !strncmp(buf, "idle", 4)) {
-			fclose(f);
-			return 0;
-		}
-		if (f)
-			fclose(f);
-		usleep(1000);
-	}
-	return -1;
-}
-
 /* One buffer of each exporter: returns a dma-buf fd (and accmem handle). */
 static int make_buf(int exp, uint64_t size, uint32_t *handle)
 {
 	switch (exp) {
 	case ACCMEM: {
-		struct accmem_alloc a = {
-			.size = size, .flags = ACCMEM_ALLOC_CONTIGUOUS,
-		};
-		struct accmem_export e = {
-			.length = size, .flags = O_RDWR | O_CLOEXEC,
-		};
+		int h = accmem_alloc(accmem_fd, size, 0, ACCMEM_ALLOC_CONTIGUOUS);
 
-		if (ioctl(accmem_fd, ACCMEM_IOC_ALLOC, &a))
-			return -errno;
-		e.handle = a.handle;
-		*handle = a.handle;
-		if (ioctl(accmem_fd, ACCMEM_IOC_EXPORT, &e))
-			return -errno;
-		return e.fd;
+		if (h < 0)
+			return h;
+		*handle = h;
+		return accmem_export(accmem_fd, h, 0, size, O_RDWR | O_CLOEXEC);
 	}
 	case UDMABUF: {
 		struct udmabuf_create c = { .flags = UDMABUF_FLAGS_CLOEXEC, .size = size };
@@ -139,9 +86,9 @@ static int make_buf(int exp, uint64_t size, uint32_t *handle)
 			.len = size, .fd_flags = O_RDWR | O_CLOEXEC,
 		};
 
-		if (ioctl(heap_dev, DMA_HEAP_IOCTL_ALLOC, &d))
-			return -errno;
-		return d.fd;
+		int ret = accmem_ioctl(heap_dev, DMA_HEAP_IOCTL_ALLOC, &d);
+
+		return ret ? ret : (int)d.fd;
 	}
 	}
 	return -EINVAL;
@@ -150,11 +97,8 @@ static int make_buf(int exp, uint64_t size, uint32_t *handle)
 static void drop_buf(int exp, int fd, uint32_t handle)
 {
 	close(fd);
-	if (exp == ACCMEM) {
-		struct accmem_free f = { .handle = handle };
-
-		ioctl(accmem_fd, ACCMEM_IOC_FREE, &f);
-	}
+	if (exp == ACCMEM)
+		accmem_free(accmem_fd, handle);
 }
 
 static int available(int exp)
@@ -210,7 +154,7 @@ static void bench_export(uint64_t size, int iters, double *median)
 			continue;
 		for (i = 0; i < iters; i++) {
 			uint32_t h = 0;
-			double t0 = now();
+			double t0 = accmem_now();
 			int fd = make_buf(exp, size, &h);
 
 			if (fd < 0) {
@@ -219,7 +163,7 @@ static void bench_export(uint64_t size, int iters, double *median)
 				break;
 			}
 			drop_buf(exp, fd, h);
-			t[i] = (now() - t0) * 1e6;
+			t[i] = (accmem_now() - t0) * 1e6;
 		}
 		if (i == iters) {
 			struct stat2 s = stats(t, iters);
@@ -257,19 +201,19 @@ static void bench_map(uint64_t size, int iters, double *median, double *segs)
 			continue;
 		}
 		for (i = 0; i < iters; i++) {
-			struct accmem_imp_import a = {
-				.fd = fd, .mode = ACCMEM_IMP_DYN_PIN,
-			};
-			double t0 = now();
+			struct accmem_imp_import a;
+			double t0 = accmem_now();
+			int id = accmem_imp_import(imp_fd, fd, ACCMEM_IMP_DYN_PIN,
+						   0, &a);
+			int ret = id < 0 ? id : accmem_imp_release(imp_fd, id);
 
-			if (ioctl(imp_fd, ACCMEM_IMP_IMPORT, &a) ||
-			    ioctl(imp_fd, ACCMEM_IMP_RELEASE, &a.id)) {
+			if (ret) {
 				fprintf(stderr, "%s %s: import: %s\n",
 					exp_name[exp], size_name(size),
-					strerror(errno));
+					strerror(-ret));
 				break;
 			}
-			t[i] = (now() - t0) * 1e6;
+			t[i] = (accmem_now() - t0) * 1e6;
 			segs[exp] = a.nents;
 		}
 		if (i == iters)
@@ -291,7 +235,6 @@ static void bench_cpu(uint64_t size)
 	int exp, i;
 
 	for (exp = 0; exp < NEXP; exp++) {
-		struct dma_buf_sync s;
 		uint32_t h = 0;
 		uint64_t *p, sum = 0;
 		double t0;
@@ -304,28 +247,24 @@ static void bench_cpu(uint64_t size)
 		fd = make_buf(exp, size, &h);
 		if (fd < 0)
 			continue;
-		p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		p = accmem_mmap(fd, size, PROT_READ | PROT_WRITE);
 		if (p == MAP_FAILED) {
 			drop_buf(exp, fd, h);
 			continue;
 		}
 		memset(p, 0, size);	/* fault everything in first */
-		s.flags = DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE;
-		t0 = now();
-		ioctl(fd, DMA_BUF_IOCTL_SYNC, &s);
+		t0 = accmem_now();
+		accmem_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE);
 		memset(p, 0x5a, size);
-		s.flags = DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE;
-		ioctl(fd, DMA_BUF_IOCTL_SYNC, &s);
-		wr[exp] = size / MiB / (now() - t0);
+		accmem_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE);
+		wr[exp] = size / MiB / (accmem_now() - t0);
 
-		s.flags = DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ;
-		t0 = now();
-		ioctl(fd, DMA_BUF_IOCTL_SYNC, &s);
+		t0 = accmem_now();
+		accmem_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
 		for (i = 0; i < (int)(size / 8); i++)
 			sum += p[i];
-		s.flags = DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ;
-		ioctl(fd, DMA_BUF_IOCTL_SYNC, &s);
-		rd[exp] = size / MiB / (now() - t0);
+		accmem_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
+		rd[exp] = size / MiB / (accmem_now() - t0);
 		if (sum == 1)	/* keeps the read loop */
 			fputc(' ', stderr);
 		munmap(p, size);
@@ -343,41 +282,43 @@ static void bench_cpu(uint64_t size)
  */
 static double bench_scrub(uint64_t size, double *memset_bw)
 {
-	struct accmem_alloc a = { .size = size, .flags = ACCMEM_ALLOC_CONTIGUOUS };
-	struct accmem_export e = { .length = size, .flags = O_RDWR };
 	long long b0, t0us, b1, t1us;
+	int h, dmabuf;
 	void *p;
 	double t;
 
 	/* no scrub of an earlier measurement may still be running */
 	close(accmem_fd);
-	if (wait_idle())
+	if (accmem_wait_idle(IDLE_TIMEOUT_S))
 		return -1;
-	accmem_fd = open("/dev/accmem0", O_RDWR | O_CLOEXEC);
-	if (accmem_fd < 0 || ioctl(accmem_fd, ACCMEM_IOC_ALLOC, &a))
+	accmem_fd = accmem_open();
+	if (accmem_fd < 0)
 		return -1;
-	e.handle = a.handle;
-	if (ioctl(accmem_fd, ACCMEM_IOC_EXPORT, &e))
+	h = accmem_alloc(accmem_fd, size, 0, ACCMEM_ALLOC_CONTIGUOUS);
+	if (h < 0)
 		return -1;
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, e.fd, 0);
+	dmabuf = accmem_export(accmem_fd, h, 0, size, O_RDWR);
+	if (dmabuf < 0)
+		return -1;
+	p = accmem_mmap(dmabuf, size, PROT_READ | PROT_WRITE);
 	if (p == MAP_FAILED)
 		return -1;
 	memset(p, 1, size);
-	t = now();
+	t = accmem_now();
 	memset(p, 0, size);
-	*memset_bw = size / MiB / (now() - t);
+	*memset_bw = size / MiB / (accmem_now() - t);
 	munmap(p, size);
 
 	/* the dma-buf holds the memory: its release starts the scrub */
 	close(accmem_fd);
-	b0 = sysfs_num("bytes_scrubbed");
-	t0us = sysfs_num("scrub_time_us");
-	close(e.fd);
-	if (wait_idle())
+	b0 = accmem_sysfs_num("bytes_scrubbed");
+	t0us = accmem_sysfs_num("scrub_time_us");
+	close(dmabuf);
+	if (accmem_wait_idle(IDLE_TIMEOUT_S))
 		return -1;
-	b1 = sysfs_num("bytes_scrubbed");
-	t1us = sysfs_num("scrub_time_us");
-	accmem_fd = open("/dev/accmem0", O_RDWR | O_CLOEXEC);
+	b1 = accmem_sysfs_num("bytes_scrubbed");
+	t1us = accmem_sysfs_num("scrub_time_us");
+	accmem_fd = accmem_open();
 	if (b1 - b0 != (long long)size || t1us <= t0us)
 		return -1;
 	return (b1 - b0) / (double)MiB / ((t1us - t0us) / 1e6);
@@ -386,34 +327,27 @@ static double bench_scrub(uint64_t size, double *memset_bw)
 /* 5. allocator: alloc+free latency with @live allocations held */
 static double bench_alloc_growth(int live)
 {
-	struct accmem_alloc a = { .size = 4096 };
-	struct accmem_free f;
 	uint32_t *h = calloc(live, sizeof(*h));
-	int iters = quick ? 200 : 1000, i;
-	double *t = calloc(iters, sizeof(*t)), med;
+	int iters = quick ? 200 : 1000, i, n;
+	double *t = calloc(iters, sizeof(*t)), med = -1;
 
-	for (i = 0; i < live; i++) {
-		a.size = 4096;
-		if (ioctl(accmem_fd, ACCMEM_IOC_ALLOC, &a))
-			return -1;
-		h[i] = a.handle;
+	for (n = 0; n < live; n++) {
+		int ret = accmem_alloc(accmem_fd, 4096, 0, 0);
+
+		if (ret < 0)
+			goto out;
+		h[n] = ret;
 	}
 	for (i = 0; i < iters; i++) {
-		double t0 = now();
+		double t0 = accmem_now();
 
-		a.size = 4096;
-		ioctl(accmem_fd, ACCMEM_IOC_ALLOC, &a);
-		f.handle = a.handle;
-		f.flags = 0;
-		ioctl(accmem_fd, ACCMEM_IOC_FREE, &f);
-		t[i] = (now() - t0) * 1e6;
+		accmem_free(accmem_fd, accmem_alloc(accmem_fd, 4096, 0, 0));
+		t[i] = (accmem_now() - t0) * 1e6;
 	}
 	med = stats(t, iters).median;
-	for (i = 0; i < live; i++) {
-		f.handle = h[i];
-		f.flags = 0;
-		ioctl(accmem_fd, ACCMEM_IOC_FREE, &f);
-	}
+out:
+	for (i = 0; i < n; i++)
+		accmem_free(accmem_fd, h[i]);
 	free(h);
 	free(t);
 	return med;
@@ -422,26 +356,25 @@ static double bench_alloc_growth(int live)
 /* 6. tenancy turnover: last dma-buf close -> next open() succeeds */
 static double bench_turnover(uint64_t size)
 {
-	struct accmem_alloc a = { .size = size };
-	struct accmem_export e = { .length = size };
+	int h, dmabuf, fd;
 	double t0;
-	int fd;
 
-	if (ioctl(accmem_fd, ACCMEM_IOC_ALLOC, &a))
+	h = accmem_alloc(accmem_fd, size, 0, 0);
+	if (h < 0)
 		return -1;
-	e.handle = a.handle;
-	if (ioctl(accmem_fd, ACCMEM_IOC_EXPORT, &e))
+	dmabuf = accmem_export(accmem_fd, h, 0, size, 0);
+	if (dmabuf < 0)
 		return -1;
 	close(accmem_fd);
-	t0 = now();
-	close(e.fd);
-	while ((fd = open("/dev/accmem0", O_RDWR | O_CLOEXEC)) < 0) {
-		if (errno != EBUSY)
+	t0 = accmem_now();
+	close(dmabuf);
+	while ((fd = accmem_open()) < 0) {
+		if (fd != -EBUSY)
 			return -1;
 		usleep(200);
 	}
 	accmem_fd = fd;
-	return (now() - t0) * 1e3;
+	return (accmem_now() - t0) * 1e3;
 }
 
 static void print_table(void)
@@ -477,6 +410,25 @@ static void print_ratio(const char *name, double a, double b)
 		printf("ratio %s %.3f\n", name, a / b);
 }
 
+static int bad_usage(void)
+{
+	fputs("usage: accmem-bench [--quick] [--scrub-only] [--dev accmemN|/dev/accmemN]\n",
+	      stderr);
+	return 2;
+}
+
+/* --dev: the selftest helpers take the device from $ACCMEM_DEV. */
+static void set_dev(const char *name)
+{
+	char path[64];
+
+	if (strchr(name, '/'))
+		snprintf(path, sizeof(path), "%s", name);
+	else
+		snprintf(path, sizeof(path), "/dev/%s", name);
+	setenv("ACCMEM_DEV", path, 1);
+}
+
 int main(int argc, char **argv)
 {
 	static const uint64_t exp_sizes[] = { 4 * KiB, 2 * MiB, 64 * MiB };
@@ -484,20 +436,33 @@ int main(int argc, char **argv)
 	double e_med[3][NEXP], m_med[4][NEXP], m_segs[4][NEXP];
 	double growth[3], scrub, memset_bw = -1, v[NEXP];
 	static const int lives[] = { 100, 10000, 100000 };
-	struct accmem_info info = { 0 };
-	int i, scrub_only = 0;
+	struct accmem_info info;
+	int i, ret, scrub_only = 0;
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--quick"))
 			quick = 1;
 		else if (!strcmp(argv[i], "--scrub-only"))
 			scrub_only = 1;
+		else if (!strcmp(argv[i], "--dev") && i + 1 < argc)
+			set_dev(argv[++i]);
+		else
+			return bad_usage();
 	}
-	if (wait_idle())
+	if (access(accmem_dev_path(), F_OK)) {
+		fprintf(stderr, "accmem-bench: %s: %s\n", accmem_dev_path(),
+			strerror(errno));
 		return 1;
-	accmem_fd = open("/dev/accmem0", O_RDWR | O_CLOEXEC);
-	if (accmem_fd < 0 || ioctl(accmem_fd, ACCMEM_IOC_INFO, &info)) {
-		perror("/dev/accmem0");
+	}
+	if (accmem_wait_idle(IDLE_TIMEOUT_S)) {
+		fprintf(stderr, "accmem-bench: %s: not idle after %d s\n",
+			accmem_dev_path(), IDLE_TIMEOUT_S);
+		return 1;
+	}
+	accmem_fd = accmem_open();
+	ret = accmem_fd < 0 ? accmem_fd : accmem_info(accmem_fd, &info);
+	if (ret) {
+		fprintf(stderr, "%s: %s\n", accmem_dev_path(), strerror(-ret));
 		return 1;
 	}
 	printf("accmem backend: %s, %llu MiB\n",
@@ -507,7 +472,7 @@ int main(int argc, char **argv)
 	if (!scrub_only) {
 		udmabuf_dev = open("/dev/udmabuf", O_RDWR | O_CLOEXEC);
 		heap_dev = open("/dev/dma_heap/system", O_RDONLY | O_CLOEXEC);
-		imp_fd = open("/dev/accmem_importer", O_RDWR | O_CLOEXEC);
+		imp_fd = open(ACCMEM_IMPORTER_DEV, O_RDWR | O_CLOEXEC);
 		printf("peers: udmabuf %s, system heap %s, importer %s\n",
 		       udmabuf_dev >= 0 ? "yes" : "absent",
 		       heap_dev >= 0 ? "yes" : "absent",
