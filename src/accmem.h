@@ -2,13 +2,23 @@
 /*
  * accmem: internal objects and the interfaces between the module's files.
  *
- * References point one way only:
+ * Counted references point one way only:
  *
- *   struct file / struct dma_buf -> accmem_buffer -> accmem_ctx -> accmem_device
+ *   device file --> accmem_file --> accmem_ctx --> accmem_device
+ *                        |               ^
+ *                        | handles       |
+ *                        v               |
+ *   dma-buf ------> accmem_buffer -------+
+ *   (accmem_dmabuf)
  *
- * The device file holds one reference on the context; every allocation
- * (accmem_buffer) holds one on the context; every exported dma-buf holds one
- * on its buffer. Nothing points back from a context to a struct file.
+ * The open device file owns its struct accmem_file: one reference on the
+ * context and the handle table, each handle a reference on its buffer.
+ * Every allocation (accmem_buffer) holds one reference on the context and
+ * every exported dma-buf one on its buffer; the context holds one on the
+ * device. Nothing points back from a context to a buffer or a file: the
+ * device's pointer to its context and the lists debugfs walks
+ * (accmem_device.buffers and the lists hanging off them) hold no
+ * reference; each object takes itself off them when it is released.
  */
 #ifndef _ACCMEM_H
 #define _ACCMEM_H
@@ -139,9 +149,9 @@ struct accmem_device {
 
 /**
  * struct accmem_ctx - a tenancy
- * @ref: held by the open device file and by every live buffer
+ * @ref: held by the open device file (struct accmem_file) and by every live
+ *	buffer
  * @adev: the device (holds a reference)
- * @handles: uAPI handle -> struct accmem_buffer (holds a reference)
  * @owner_pid: thread group that opened the device (information only)
  * @exported_bytes: bytes of all live dma-bufs of this tenancy
  * @pinned_bytes: bytes of all pinned attachments of this tenancy
@@ -149,10 +159,23 @@ struct accmem_device {
 struct accmem_ctx {
 	struct kref ref;
 	struct accmem_device *adev;
-	struct xarray handles;
 	pid_t owner_pid;
 	atomic64_t exported_bytes;
 	atomic64_t pinned_bytes;
+};
+
+/**
+ * struct accmem_file - an open device file (its file->private_data)
+ * @ctx: the tenancy the open started (holds a reference)
+ * @handles: uAPI handle -> struct accmem_buffer (holds a reference); the
+ *	xarray's own lock protects it
+ *
+ * The handles belong to the file, not to the tenancy: closing the file
+ * drops them, then the file's reference on the context.
+ */
+struct accmem_file {
+	struct accmem_ctx *ctx;
+	struct xarray handles;
 };
 
 /**
@@ -265,8 +288,8 @@ void accmem_device_put(struct accmem_device *adev);
 void accmem_device_get(struct accmem_device *adev);
 
 /* context.c */
-int accmem_ctx_open(struct accmem_device *adev, struct accmem_ctx **out);
-void accmem_ctx_close(struct accmem_ctx *ctx);
+int accmem_file_open(struct accmem_device *adev, struct accmem_file **out);
+void accmem_file_release(struct accmem_file *afile);
 void accmem_ctx_get(struct accmem_ctx *ctx);
 void accmem_ctx_put(struct accmem_ctx *ctx);
 const char *accmem_device_state(struct accmem_device *adev);
@@ -283,13 +306,13 @@ u64 accmem_block_size(struct accmem_device *adev,
 		      struct accmem_buddy_block *block);
 
 /* buffer.c */
-int accmem_ioctl_alloc(struct accmem_ctx *ctx, void __user *uarg);
-int accmem_ioctl_free(struct accmem_ctx *ctx, void __user *uarg);
-struct accmem_buffer *accmem_buffer_lookup(struct accmem_ctx *ctx,
+int accmem_ioctl_alloc(struct accmem_file *afile, void __user *uarg);
+int accmem_ioctl_free(struct accmem_file *afile, void __user *uarg);
+struct accmem_buffer *accmem_buffer_lookup(struct accmem_file *afile,
 					   u32 handle);
 void accmem_buffer_get(struct accmem_buffer *buf);
 void accmem_buffer_put(struct accmem_buffer *buf);
-void accmem_ctx_drop_handles(struct accmem_ctx *ctx);
+void accmem_file_drop_handles(struct accmem_file *afile);
 
 /**
  * typedef accmem_phys_fn - called for each physically contiguous piece
@@ -308,7 +331,7 @@ void accmem_scrub(struct accmem_device *adev, u64 offset, u64 len);
 void accmem_scrub_probe(struct accmem_device *adev);
 
 /* export.c */
-int accmem_ioctl_export(struct accmem_ctx *ctx, void __user *uarg);
+int accmem_ioctl_export(struct accmem_file *afile, void __user *uarg);
 int accmem_export_range_check(u64 offset, u64 length, u64 size);
 
 /* mapping.c */

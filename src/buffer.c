@@ -2,7 +2,7 @@
 /*
  * accmem: allocations (buffers), their handles and their release.
  *
- * A buffer is referenced by its handle in the context's xarray and by
+ * A buffer is referenced by its handle in the open file's xarray and by
  * every dma-buf exported from it. When the last reference goes, a work item
  * zeroes the memory and only then returns it to the allocator and drops the
  * buffer's reference on the context. So memory is never scrubbed while an
@@ -71,36 +71,37 @@ void accmem_buffer_put(struct accmem_buffer *buf)
 
 /**
  * accmem_buffer_lookup() - find a buffer by handle
- * @ctx: context
+ * @afile: the open device file
  * @handle: uAPI handle
  *
  * Only called at the top of an ioctl.
  *
  * Return: the buffer with a new reference, or NULL.
  */
-struct accmem_buffer *accmem_buffer_lookup(struct accmem_ctx *ctx, u32 handle)
+struct accmem_buffer *accmem_buffer_lookup(struct accmem_file *afile,
+					   u32 handle)
 {
 	struct accmem_buffer *buf;
 
-	xa_lock(&ctx->handles);
-	buf = xa_load(&ctx->handles, handle);
+	xa_lock(&afile->handles);
+	buf = xa_load(&afile->handles, handle);
 	if (buf)
 		accmem_buffer_get(buf);
-	xa_unlock(&ctx->handles);
+	xa_unlock(&afile->handles);
 	return buf;
 }
 
 /**
- * accmem_ctx_drop_handles() - drop every handle of a context
- * @ctx: context whose device file is being released
+ * accmem_file_drop_handles() - drop every handle of an open file
+ * @afile: the device file being released
  */
-void accmem_ctx_drop_handles(struct accmem_ctx *ctx)
+void accmem_file_drop_handles(struct accmem_file *afile)
 {
 	struct accmem_buffer *buf;
 	unsigned long handle;
 
-	xa_for_each(&ctx->handles, handle, buf) {
-		xa_erase(&ctx->handles, handle);
+	xa_for_each(&afile->handles, handle, buf) {
+		xa_erase(&afile->handles, handle);
 		accmem_buffer_put(buf);
 	}
 }
@@ -166,7 +167,7 @@ static struct accmem_buffer *accmem_buffer_create(struct accmem_ctx *ctx,
 
 /**
  * accmem_ioctl_alloc() - ACCMEM_IOC_ALLOC
- * @ctx: context
+ * @afile: the open device file
  * @uarg: struct accmem_alloc
  *
  * The handle is the creation reference. Once it is published, another
@@ -176,7 +177,7 @@ static struct accmem_buffer *accmem_buffer_create(struct accmem_ctx *ctx,
  * Return: 0; -EINVAL for bad arguments; -ENOSPC when device memory is
  * exhausted; -ENOMEM; -EFAULT.
  */
-int accmem_ioctl_alloc(struct accmem_ctx *ctx, void __user *uarg)
+int accmem_ioctl_alloc(struct accmem_file *afile, void __user *uarg)
 {
 	struct accmem_buffer *buf;
 	struct accmem_alloc args;
@@ -190,17 +191,17 @@ int accmem_ioctl_alloc(struct accmem_ctx *ctx, void __user *uarg)
 	if (ret)
 		return ret;
 
-	buf = accmem_buffer_create(ctx, args.size, align, args.flags);
+	buf = accmem_buffer_create(afile->ctx, args.size, align, args.flags);
 	if (IS_ERR(buf))
 		return PTR_ERR(buf);
 	args.dev_addr = buf->dev_addr;
 
-	xa_lock(&ctx->handles);
-	ret = __xa_alloc(&ctx->handles, &handle, buf, ACCMEM_HANDLE_LIMIT,
+	xa_lock(&afile->handles);
+	ret = __xa_alloc(&afile->handles, &handle, buf, ACCMEM_HANDLE_LIMIT,
 			 GFP_KERNEL);
 	if (!ret)
 		buf->handle = handle;
-	xa_unlock(&ctx->handles);
+	xa_unlock(&afile->handles);
 	if (ret) {
 		accmem_buffer_put(buf);
 		return ret;
@@ -208,7 +209,7 @@ int accmem_ioctl_alloc(struct accmem_ctx *ctx, void __user *uarg)
 
 	args.handle = handle;
 	if (copy_to_user(uarg, &args, sizeof(args))) {
-		if (xa_cmpxchg(&ctx->handles, handle, buf, NULL, 0) == buf)
+		if (xa_cmpxchg(&afile->handles, handle, buf, NULL, 0) == buf)
 			accmem_buffer_put(buf);
 		return -EFAULT;
 	}
@@ -217,12 +218,12 @@ int accmem_ioctl_alloc(struct accmem_ctx *ctx, void __user *uarg)
 
 /**
  * accmem_ioctl_free() - ACCMEM_IOC_FREE
- * @ctx: context
+ * @afile: the open device file
  * @uarg: struct accmem_free
  *
  * Return: 0; -ENOENT for an unknown handle; -EINVAL for non-zero flags.
  */
-int accmem_ioctl_free(struct accmem_ctx *ctx, void __user *uarg)
+int accmem_ioctl_free(struct accmem_file *afile, void __user *uarg)
 {
 	struct accmem_buffer *buf;
 	struct accmem_free args;
@@ -235,7 +236,7 @@ int accmem_ioctl_free(struct accmem_ctx *ctx, void __user *uarg)
 	if (!args.handle)
 		return -ENOENT;
 
-	buf = xa_erase(&ctx->handles, args.handle);
+	buf = xa_erase(&afile->handles, args.handle);
 	if (!buf)
 		return -ENOENT;
 	accmem_buffer_put(buf);

@@ -13,9 +13,8 @@
 
 static DEFINE_IDA(accmem_ida);
 
-static int accmem_ioctl_info(struct accmem_ctx *ctx, void __user *uarg)
+static int accmem_ioctl_info(struct accmem_device *adev, void __user *uarg)
 {
-	struct accmem_device *adev = ctx->adev;
 	struct accmem_info info;
 
 	memset(&info, 0, sizeof(info));
@@ -35,21 +34,22 @@ static int accmem_ioctl_info(struct accmem_ctx *ctx, void __user *uarg)
 static long accmem_ioctl(struct file *file, unsigned int cmd,
 			 unsigned long arg)
 {
-	struct accmem_ctx *ctx = file->private_data;
+	struct accmem_file *afile = file->private_data;
+	struct accmem_device *adev = afile->ctx->adev;
 	void __user *uarg = (void __user *)arg;
 
-	if (READ_ONCE(ctx->adev->gone))
+	if (READ_ONCE(adev->gone))
 		return -ENODEV;
 
 	switch (cmd) {
 	case ACCMEM_IOC_INFO:
-		return accmem_ioctl_info(ctx, uarg);
+		return accmem_ioctl_info(adev, uarg);
 	case ACCMEM_IOC_ALLOC:
-		return accmem_ioctl_alloc(ctx, uarg);
+		return accmem_ioctl_alloc(afile, uarg);
 	case ACCMEM_IOC_FREE:
-		return accmem_ioctl_free(ctx, uarg);
+		return accmem_ioctl_free(afile, uarg);
 	case ACCMEM_IOC_EXPORT:
-		return accmem_ioctl_export(ctx, uarg);
+		return accmem_ioctl_export(afile, uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -60,20 +60,20 @@ static int accmem_open(struct inode *inode, struct file *file)
 	struct miscdevice *misc = file->private_data;
 	struct accmem_device *adev = container_of(misc, struct accmem_device,
 						  misc);
-	struct accmem_ctx *ctx;
+	struct accmem_file *afile;
 	int ret;
 
-	ret = accmem_ctx_open(adev, &ctx);
+	ret = accmem_file_open(adev, &afile);
 	if (ret)
 		return ret;
 
-	file->private_data = ctx;
+	file->private_data = afile;
 	return 0;
 }
 
 static int accmem_release(struct inode *inode, struct file *file)
 {
-	accmem_ctx_close(file->private_data);
+	accmem_file_release(file->private_data);
 	return 0;
 }
 

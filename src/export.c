@@ -380,7 +380,7 @@ err_free:
 
 /**
  * accmem_ioctl_export() - ACCMEM_IOC_EXPORT
- * @ctx: context
+ * @afile: the open device file
  * @uarg: struct accmem_export
  *
  * The fd is reserved first, every reference is taken and the result copied
@@ -390,7 +390,7 @@ err_free:
  * Return: 0; -ENOENT for an unknown handle; -EINVAL for bad flags, padding
  * or range; -EDQUOT beyond max_export_bytes; -EMFILE; -ENOMEM; -EFAULT.
  */
-int accmem_ioctl_export(struct accmem_ctx *ctx, void __user *uarg)
+int accmem_ioctl_export(struct accmem_file *afile, void __user *uarg)
 {
 	struct accmem_export args;
 	struct accmem_buffer *buf;
@@ -402,7 +402,7 @@ int accmem_ioctl_export(struct accmem_ctx *ctx, void __user *uarg)
 	if (args.flags & ~ACCMEM_EXPORT_FLAGS || args.pad)
 		return -EINVAL;
 
-	buf = accmem_buffer_lookup(ctx, args.handle);
+	buf = accmem_buffer_lookup(afile, args.handle);
 	if (!buf)
 		return -ENOENT;
 	ret = accmem_export_range_check(args.offset, args.length, buf->size);
