@@ -286,13 +286,13 @@ int accmem_device_register(struct accmem_device *adev);
 void accmem_device_unregister(struct accmem_device *adev);
 void accmem_device_put(struct accmem_device *adev);
 void accmem_device_get(struct accmem_device *adev);
+const char *accmem_device_state(struct accmem_device *adev);
 
 /* context.c */
 int accmem_file_open(struct accmem_device *adev, struct accmem_file **out);
 void accmem_file_release(struct accmem_file *afile);
 void accmem_ctx_get(struct accmem_ctx *ctx);
 void accmem_ctx_put(struct accmem_ctx *ctx);
-const char *accmem_device_state(struct accmem_device *adev);
 
 /* alloc.c */
 int accmem_mm_init(struct accmem_device *adev);
@@ -328,7 +328,6 @@ int accmem_buffer_walk(struct accmem_buffer *buf, u64 offset, u64 length,
 
 /* scrub.c */
 void accmem_scrub(struct accmem_device *adev, u64 offset, u64 len);
-void accmem_scrub_probe(struct accmem_device *adev);
 
 /* export.c */
 int accmem_ioctl_export(struct accmem_file *afile, void __user *uarg);
@@ -341,6 +340,8 @@ struct accmem_mapping *accmem_mapping_create(struct accmem_dmabuf *exp,
 void accmem_mapping_destroy(struct accmem_device *adev,
 			    struct accmem_mapping *map);
 int accmem_mmap_range(struct accmem_dmabuf *exp, struct vm_area_struct *vma);
+int accmem_vmap_range(struct accmem_dmabuf *exp, struct iosys_map *map);
+void accmem_vunmap_range(struct iosys_map *map);
 
 /* sysfs.c */
 extern const struct attribute_group *accmem_sysfs_groups[];

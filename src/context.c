@@ -142,33 +142,3 @@ void accmem_ctx_put(struct accmem_ctx *ctx)
 {
 	kref_put(&ctx->ref, accmem_ctx_release);
 }
-
-/**
- * accmem_device_state() - lifecycle state for sysfs
- * @adev: device
- *
- * idle: no tenant. owned: the tenant has the device file open. draining:
- * the file is closed but dma-bufs are alive. scrubbing: nothing is exported
- * any more and memory is being zeroed (also during the initial scrub).
- * gone: the device was removed.
- *
- * Return: the state's name.
- */
-const char *accmem_device_state(struct accmem_device *adev)
-{
-	const char *state;
-
-	mutex_lock(&adev->lock);
-	if (adev->gone)
-		state = "gone";
-	else if (adev->file_open)
-		state = "owned";
-	else if (adev->ctx && atomic_read(&adev->stats.live_exports))
-		state = "draining";
-	else if (adev->ctx || adev->probe_scrub)
-		state = "scrubbing";
-	else
-		state = "idle";
-	mutex_unlock(&adev->lock);
-	return state;
-}

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * accmem: device instances, the character device and ioctl dispatch.
+ * accmem: device instances (their creation, the scrub of their memory at
+ * probe, their lifecycle state and removal), the character device and
+ * ioctl dispatch.
  *
  * Copyright (C) 2026 The accmem authors
  */
@@ -175,6 +177,33 @@ err_free:
 	return ERR_PTR(ret);
 }
 
+/*
+ * The memory of a new device has unknown content: zero all of it before
+ * the first tenant. The work holds a device reference of its own, so the
+ * device (and its memory) stays until the scrub is done even if it is
+ * removed at once.
+ */
+static void accmem_device_probe_work(struct work_struct *work)
+{
+	struct accmem_device *adev = container_of(work, struct accmem_device,
+						  probe_work);
+
+	accmem_scrub(adev, 0, adev->mem_size);
+
+	mutex_lock(&adev->lock);
+	adev->probe_scrub = false;
+	mutex_unlock(&adev->lock);
+	accmem_device_put(adev);
+}
+
+static void accmem_device_scrub_probe(struct accmem_device *adev)
+{
+	INIT_WORK(&adev->probe_work, accmem_device_probe_work);
+	adev->probe_scrub = true;
+	accmem_device_get(adev);
+	queue_work(accmem_wq, &adev->probe_work);
+}
+
 /**
  * accmem_device_register() - scrub the memory and publish /dev/accmemN
  * @adev: device from accmem_device_create()
@@ -194,7 +223,7 @@ int accmem_device_register(struct accmem_device *adev)
 	adev->misc.parent = adev->parent;
 	adev->misc.groups = accmem_sysfs_groups;
 
-	accmem_scrub_probe(adev);
+	accmem_device_scrub_probe(adev);
 
 	ret = misc_register(&adev->misc);
 	if (ret)
@@ -227,4 +256,34 @@ void accmem_device_unregister(struct accmem_device *adev)
 	accmem_debugfs_remove(adev);
 	misc_deregister(&adev->misc);
 	accmem_device_put(adev);
+}
+
+/**
+ * accmem_device_state() - lifecycle state for sysfs
+ * @adev: device
+ *
+ * idle: no tenant. owned: the tenant has the device file open. draining:
+ * the file is closed but dma-bufs are alive. scrubbing: nothing is exported
+ * any more and memory is being zeroed (also during the initial scrub).
+ * gone: the device was removed.
+ *
+ * Return: the state's name.
+ */
+const char *accmem_device_state(struct accmem_device *adev)
+{
+	const char *state;
+
+	mutex_lock(&adev->lock);
+	if (adev->gone)
+		state = "gone";
+	else if (adev->file_open)
+		state = "owned";
+	else if (adev->ctx && atomic_read(&adev->stats.live_exports))
+		state = "draining";
+	else if (adev->ctx || adev->probe_scrub)
+		state = "scrubbing";
+	else
+		state = "idle";
+	mutex_unlock(&adev->lock);
+	return state;
 }
