@@ -37,49 +37,12 @@
 
 #include <uapi/linux/accmem.h>
 
+#include "accmem_backend.h"
 #include "compat.h"
 
 #define ACCMEM_NAME_LEN		24
 /* Largest scatterlist segment handed to importers (some cast to int). */
 #define ACCMEM_MAX_SEGMENT	SZ_2G
-
-struct accmem_device;
-struct accmem_mapping;
-
-/**
- * struct accmem_backend_ops - how the core reaches device memory
- * @kind: ACCMEM_BACKEND_* reported by ACCMEM_IOC_INFO
- * @info_flags: ACCMEM_INFO_* reported by ACCMEM_IOC_INFO
- * @has_pages: the memory has struct pages (vmap, CPU-cached mappings)
- * @span: physical address of device offset @offset in *@phys; returns how
- *	many bytes from there are physically contiguous (at least one page)
- * @attach: may refuse an importer (e.g. no peer-to-peer); 0 to accept
- * @map: fill @map->sgt (allocated with @map->nsegs entries) from
- *	@map->segs and DMA-map it for @map->dev: sg_dma_address/len, nents
- * @unmap: undo @map; the entries' DMA fields are as @map left them
- * @sync: CPU/device coherence for a mapping (NULL when not needed)
- * @scrub: zero device memory [@offset, @offset + @len); may sleep
- * @vmap: kernel mapping of a range with pages (NULL when unsupported)
- * @pgprot: page protection of user CPU mappings
- * @iomem: kernel (I/O) mapping of a physical address of memory without
- *	struct pages, for dma_buf_vmap() (NULL when unsupported)
- * @release: free the backend's resources; the device is unreachable
- */
-struct accmem_backend_ops {
-	u32 kind;
-	u32 info_flags;
-	bool has_pages;
-	u64 (*span)(struct accmem_device *adev, u64 offset, phys_addr_t *phys);
-	int (*attach)(struct accmem_device *adev,
-		      struct dma_buf_attachment *attach);
-	int (*map)(struct accmem_device *adev, struct accmem_mapping *map);
-	void (*unmap)(struct accmem_device *adev, struct accmem_mapping *map);
-	void (*sync)(struct accmem_mapping *map, bool for_cpu);
-	void (*scrub)(struct accmem_device *adev, u64 offset, u64 len);
-	pgprot_t (*pgprot)(pgprot_t prot);
-	void __iomem *(*iomem)(struct accmem_device *adev, phys_addr_t phys);
-	void (*release)(struct accmem_device *adev);
-};
 
 /**
  * struct accmem_stats - counters shown in sysfs
@@ -238,52 +201,13 @@ struct accmem_attach {
 	unsigned int pins;
 };
 
-/**
- * struct accmem_seg - one physically contiguous segment of a mapping
- * @phys: CPU physical address
- * @len: bytes
- */
-struct accmem_seg {
-	phys_addr_t phys;
-	u32 len;
-};
-
-/**
- * struct accmem_mapping - an sg_table handed to an importer
- * @sgt: the table handed to the importer, filled by the backend
- * @node: in accmem_attach.mappings
- * @dev: importing device
- * @dir: DMA direction
- * @nsegs: entries in @segs (and orig_nents of @sgt)
- * @saved: DMA address/length of each mapped entry, to undo the mapping
- *	even if the importer edited the table in place
- * @segs: the physical segments
- */
-struct accmem_mapping {
-	struct sg_table sgt;
-	struct list_head node;
-	struct device *dev;
-	enum dma_data_direction dir;
-	unsigned int nsegs;
-	struct {
-		dma_addr_t addr;
-		unsigned int len;
-	} *saved;
-	struct accmem_seg segs[];
-};
-
 /* main.c */
 extern struct workqueue_struct *accmem_wq;
 extern struct dentry *accmem_debugfs_root;
 extern u64 accmem_max_export_bytes;
 extern u64 accmem_max_pin_bytes;
 
-/* device.c */
-struct accmem_device *accmem_device_create(struct device *parent,
-					   const struct accmem_backend_ops *ops,
-					   void *backend, u64 mem_size);
-int accmem_device_register(struct accmem_device *adev);
-void accmem_device_unregister(struct accmem_device *adev);
+/* device.c (and the backend interface in accmem_backend.h) */
 void accmem_device_put(struct accmem_device *adev);
 void accmem_device_get(struct accmem_device *adev);
 const char *accmem_device_state(struct accmem_device *adev);
@@ -349,14 +273,6 @@ extern const struct attribute_group *accmem_sysfs_groups[];
 /* debugfs.c */
 void accmem_debugfs_add(struct accmem_device *adev);
 void accmem_debugfs_remove(struct accmem_device *adev);
-
-/* backend_emu.c */
-int accmem_emu_init(unsigned int count, u64 size);
-void accmem_emu_exit(void);
-
-/* backend_pci.c */
-int accmem_pci_init(void);
-void accmem_pci_exit(void);
 
 static inline struct accmem_device *accmem_buf_dev(struct accmem_buffer *buf)
 {

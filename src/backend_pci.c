@@ -29,7 +29,8 @@
 #include <linux/pci-p2pdma.h>
 #include <linux/slab.h>
 
-#include "accmem.h"
+#include "accmem_backend.h"
+#include "compat.h"
 
 static int pci_bar = -1;
 module_param(pci_bar, int, 0444);
@@ -51,7 +52,7 @@ struct accmem_pci {
 
 static struct accmem_pci *accmem_pci_of(struct accmem_device *adev)
 {
-	return adev->backend;
+	return accmem_device_backend(adev);
 }
 
 static u64 accmem_pci_span(struct accmem_device *adev, u64 offset,
@@ -159,9 +160,9 @@ static void accmem_pci_free(struct accmem_pci *bar)
 	kfree(bar);
 }
 
-static void accmem_pci_release(struct accmem_device *adev)
+static void accmem_pci_release(void *backend)
 {
-	accmem_pci_free(accmem_pci_of(adev));
+	accmem_pci_free(backend);
 }
 
 static const struct accmem_backend_ops accmem_pci_ops = {
@@ -250,26 +251,18 @@ static int accmem_pci_probe(struct pci_dev *pdev,
 	if (IS_ERR(bar))
 		return PTR_ERR(bar);
 
-	adev = accmem_device_create(&pdev->dev, &accmem_pci_ops, bar,
-				    bar->size);
-	if (IS_ERR(adev)) {
-		accmem_pci_free(bar);
+	adev = accmem_device_add(&pdev->dev, &accmem_pci_ops, bar, bar->size);
+	if (IS_ERR(adev))
 		return PTR_ERR(adev);
-	}
-	ret = accmem_device_register(adev);
-	if (ret) {
-		accmem_device_put(adev);
-		return ret;
-	}
 	pci_set_drvdata(pdev, adev);
 	dev_info(&pdev->dev, "BAR %d: %llu MiB of device memory as %s\n",
-		 bar_nr, bar->size >> 20, adev->name);
+		 bar_nr, bar->size >> 20, accmem_device_name(adev));
 	return 0;
 }
 
 static void accmem_pci_remove(struct pci_dev *pdev)
 {
-	accmem_device_unregister(pci_get_drvdata(pdev));
+	accmem_device_remove(pci_get_drvdata(pdev));
 }
 
 static const struct pci_device_id accmem_pci_ids[] = {

@@ -95,7 +95,7 @@ static void accmem_device_release(struct kref *ref)
 	WARN_ON_ONCE(!list_empty(&adev->buffers));
 	accmem_mm_fini(adev);
 	if (adev->ops->release)
-		adev->ops->release(adev);
+		adev->ops->release(adev->backend);
 	ida_free(&accmem_ida, adev->id);
 	mutex_destroy(&adev->objs_lock);
 	mutex_destroy(&adev->mm_lock);
@@ -121,21 +121,14 @@ void accmem_device_put(struct accmem_device *adev)
 	kref_put(&adev->ref, accmem_device_release);
 }
 
-/**
- * accmem_device_create() - set up a device instance around backend memory
- * @parent: underlying device, or NULL
- * @ops: backend operations
- * @backend: backend private data, released through @ops->release
- * @mem_size: bytes of device memory, a multiple of PAGE_SIZE
- *
- * The device is not visible until accmem_device_register(). On failure the
- * backend is not released; the caller still owns it.
- *
- * Return: the device holding one reference, or an ERR_PTR.
+/*
+ * A device instance around backend memory, holding one reference, not
+ * visible yet. On failure the backend is not released.
  */
-struct accmem_device *accmem_device_create(struct device *parent,
-					   const struct accmem_backend_ops *ops,
-					   void *backend, u64 mem_size)
+static struct accmem_device *
+accmem_device_create(struct device *parent,
+		     const struct accmem_backend_ops *ops, void *backend,
+		     u64 mem_size)
 {
 	struct accmem_device *adev;
 	int ret;
@@ -204,16 +197,12 @@ static void accmem_device_scrub_probe(struct accmem_device *adev)
 	queue_work(accmem_wq, &adev->probe_work);
 }
 
-/**
- * accmem_device_register() - scrub the memory and publish /dev/accmemN
- * @adev: device from accmem_device_create()
- *
- * The memory's content is unknown, so it is scrubbed before the first
- * tenant: open() fails with -EBUSY until that has finished.
- *
- * Return: 0 or a negative errno.
+/*
+ * Scrubs the memory and publishes /dev/accmemN. The memory's content is
+ * unknown, so it is scrubbed before the first tenant: open() fails with
+ * -EBUSY until that has finished.
  */
-int accmem_device_register(struct accmem_device *adev)
+static int accmem_device_register(struct accmem_device *adev)
 {
 	int ret;
 
@@ -236,14 +225,51 @@ int accmem_device_register(struct accmem_device *adev)
 }
 
 /**
- * accmem_device_unregister() - remove /dev/accmemN and drop the creator's
+ * accmem_device_add() - make backend memory a device, /dev/accmemN
+ * @parent: underlying device, or NULL
+ * @ops: backend operations
+ * @backend: backend private data; from now on the device owns it and
+ *	releases it through @ops->release, also when this fails
+ * @mem_size: bytes of device memory, a multiple of PAGE_SIZE
+ *
+ * The memory is scrubbed before the first tenant (open() fails with -EBUSY
+ * until then).
+ *
+ * Return: the device, holding the creator's reference (dropped by
+ * accmem_device_remove()), or an ERR_PTR.
+ */
+struct accmem_device *accmem_device_add(struct device *parent,
+					const struct accmem_backend_ops *ops,
+					void *backend, u64 mem_size)
+{
+	struct accmem_device *adev;
+	int ret;
+
+	adev = accmem_device_create(parent, ops, backend, mem_size);
+	if (IS_ERR(adev)) {
+		if (ops->release)
+			ops->release(backend);
+		return adev;
+	}
+
+	ret = accmem_device_register(adev);
+	if (ret) {
+		/* Releases the backend once the probe scrub is done. */
+		accmem_device_put(adev);
+		return ERR_PTR(ret);
+	}
+	return adev;
+}
+
+/**
+ * accmem_device_remove() - remove /dev/accmemN and drop the creator's
  * reference
- * @adev: device
+ * @adev: device from accmem_device_add()
  *
  * A tenant that still holds the device file or dma-bufs keeps the device
  * structure and its memory alive; its ioctls fail with -ENODEV.
  */
-void accmem_device_unregister(struct accmem_device *adev)
+void accmem_device_remove(struct accmem_device *adev)
 {
 	mutex_lock(&adev->lock);
 	adev->gone = true;
@@ -256,6 +282,28 @@ void accmem_device_unregister(struct accmem_device *adev)
 	accmem_debugfs_remove(adev);
 	misc_deregister(&adev->misc);
 	accmem_device_put(adev);
+}
+
+/**
+ * accmem_device_backend() - the backend's private data of a device
+ * @adev: device
+ *
+ * Return: the @backend given to accmem_device_add().
+ */
+void *accmem_device_backend(struct accmem_device *adev)
+{
+	return adev->backend;
+}
+
+/**
+ * accmem_device_name() - the device's name
+ * @adev: device
+ *
+ * Return: "accmemN".
+ */
+const char *accmem_device_name(struct accmem_device *adev)
+{
+	return adev->name;
 }
 
 /**
