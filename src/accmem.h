@@ -145,7 +145,8 @@ struct accmem_file {
  * struct accmem_buffer - one allocation of device memory
  * @ref: held by its handle and by every dma-buf exported from it
  * @ctx: the tenancy (holds a reference)
- * @blocks: allocator blocks, in buffer order
+ * @blocks: the allocation (accmem_mm_alloc()); accmem_mm_for_each_range()
+ *	gives its ranges of device addresses in buffer order
  * @size: bytes
  * @dev_addr: device address of the first byte
  * @handle: uAPI handle (for debugfs; the handle may be gone already)
@@ -225,9 +226,53 @@ int accmem_mm_alloc(struct accmem_device *adev, u64 size, u64 align,
 		    bool contiguous, struct list_head *blocks);
 void accmem_mm_free(struct accmem_device *adev, struct list_head *blocks);
 u64 accmem_mm_free_bytes(struct accmem_device *adev);
-u64 accmem_block_offset(struct accmem_buddy_block *block);
-u64 accmem_block_size(struct accmem_device *adev,
-		      struct accmem_buddy_block *block);
+
+/**
+ * struct accmem_mm_iter - the ranges of device addresses of an allocation
+ * @adev: the device
+ * @head: the allocation (blocks from accmem_mm_alloc())
+ * @pos: where the iterator stands (private to alloc.c)
+ * @offset: device address of the current range
+ * @size: bytes of the current range
+ */
+struct accmem_mm_iter {
+	struct accmem_device *adev;
+	struct list_head *head;
+	struct list_head *pos;
+	u64 offset;
+	u64 size;
+};
+
+/**
+ * accmem_mm_iter_init() - set an iterator before the first range
+ * @it: iterator
+ * @adev: device
+ * @blocks: an allocation from accmem_mm_alloc()
+ *
+ * Return: @it.
+ */
+static inline struct accmem_mm_iter *
+accmem_mm_iter_init(struct accmem_mm_iter *it, struct accmem_device *adev,
+		    struct list_head *blocks)
+{
+	it->adev = adev;
+	it->head = blocks;
+	it->pos = blocks;
+	return it;
+}
+
+bool accmem_mm_iter_next(struct accmem_mm_iter *it);
+
+/**
+ * accmem_mm_for_each_range() - visit the ranges of an allocation in order
+ * @it: struct accmem_mm_iter *, on the current range in the loop body
+ * @adev: device
+ * @blocks: an allocation from accmem_mm_alloc()
+ */
+#define accmem_mm_for_each_range(it, adev, blocks)			\
+	for (struct accmem_mm_iter *__accmem_it =			\
+		accmem_mm_iter_init(it, adev, blocks);			\
+	     accmem_mm_iter_next(__accmem_it);)
 
 /* buffer.c */
 int accmem_ioctl_alloc(struct accmem_file *afile, void __user *uarg);

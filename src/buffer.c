@@ -26,12 +26,11 @@ static void accmem_buffer_release_work(struct work_struct *work)
 	struct accmem_buffer *buf = container_of(work, struct accmem_buffer,
 						 release_work);
 	struct accmem_device *adev = accmem_buf_dev(buf);
-	struct accmem_buddy_block *block;
 	struct accmem_ctx *ctx = buf->ctx;
+	struct accmem_mm_iter it;
 
-	list_for_each_entry(block, &buf->blocks, link)
-		accmem_scrub(adev, accmem_block_offset(block),
-			     accmem_block_size(adev, block));
+	accmem_mm_for_each_range(&it, adev, &buf->blocks)
+		accmem_scrub(adev, it.offset, it.size);
 	accmem_mm_free(adev, &buf->blocks);
 
 	mutex_lock(&adev->objs_lock);
@@ -128,8 +127,8 @@ static struct accmem_buffer *accmem_buffer_create(struct accmem_ctx *ctx,
 {
 	struct accmem_device *adev = ctx->adev;
 	bool contiguous = flags & ACCMEM_ALLOC_CONTIGUOUS;
-	struct accmem_buddy_block *first;
 	struct accmem_buffer *buf;
+	struct accmem_mm_iter it;
 	int ret;
 
 	buf = kzalloc(sizeof(*buf), GFP_KERNEL);
@@ -154,8 +153,10 @@ static struct accmem_buffer *accmem_buffer_create(struct accmem_ctx *ctx,
 	INIT_WORK(&buf->release_work, accmem_buffer_release_work);
 	buf->size = size;
 	buf->flags = flags;
-	first = list_first_entry(&buf->blocks, struct accmem_buddy_block, link);
-	buf->dev_addr = accmem_block_offset(first);
+	/* The device address of the first range. */
+	accmem_mm_iter_init(&it, adev, &buf->blocks);
+	accmem_mm_iter_next(&it);
+	buf->dev_addr = it.offset;
 	accmem_ctx_get(ctx);
 	buf->ctx = ctx;
 
@@ -284,21 +285,20 @@ int accmem_buffer_walk(struct accmem_buffer *buf, u64 offset, u64 length,
 {
 	struct accmem_device *adev = accmem_buf_dev(buf);
 	struct accmem_walk w = { .fn = fn, .arg = arg };
-	struct accmem_buddy_block *block;
+	struct accmem_mm_iter it;
 	int ret;
 
-	list_for_each_entry(block, &buf->blocks, link) {
-		u64 bsize = accmem_block_size(adev, block);
+	accmem_mm_for_each_range(&it, adev, &buf->blocks) {
 		u64 dev_off, left;
 
 		if (!length)
 			break;
-		if (offset >= bsize) {
-			offset -= bsize;
+		if (offset >= it.size) {
+			offset -= it.size;
 			continue;
 		}
-		dev_off = accmem_block_offset(block) + offset;
-		left = min(bsize - offset, length);
+		dev_off = it.offset + offset;
+		left = min(it.size - offset, length);
 		length -= left;
 		offset = 0;
 
