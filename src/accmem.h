@@ -50,7 +50,8 @@
  * @pins: pinned attachments
  * @bytes_scrubbed: bytes zeroed since the device appeared
  * @scrub_ns: time spent zeroing since the device appeared
- * @last_scrub_ns: duration of the most recent scrub job
+ * @last_scrub_ns: duration of the most recent accmem_scrub(): one allocator
+ *	block of a released buffer, or all of the memory at probe
  */
 struct accmem_stats {
 	atomic_t live_exports;
@@ -62,7 +63,8 @@ struct accmem_stats {
 
 /**
  * struct accmem_device - one device instance, /dev/accmemN
- * @ref: held by the creator until removal and by the tenant's context
+ * @ref: held by the creator until removal (accmem_device_remove()), by the
+ *	probe scrub until it is done and by the tenant's context
  * @misc: the character device; its this_device carries the sysfs files
  * @name: "accmemN"
  * @id: N
@@ -70,14 +72,18 @@ struct accmem_stats {
  * @ops: backend
  * @backend: backend private data
  * @mem_size: bytes of device memory
- * @lock: protects @ctx, @file_open, @probe_scrub and @gone
- * @ctx: current tenant, NULL when idle
+ * @lock: protects @ctx, @file_open, @probe_scrub and @gone (which ioctls
+ *	also read without it: a removal racing with an ioctl is harmless)
+ * @ctx: current tenant, NULL when idle (not a reference: the context
+ *	clears it when it is released)
  * @file_open: the tenant still has the device file open
  * @probe_scrub: the initial scrub of unknown memory is still running
  * @gone: the device was removed; new opens and ioctls fail with -ENODEV
- * @mm_lock: protects @mm
+ * @mm_lock: protects @mm, the allocator's state (alloc.c only)
  * @mm: allocator of device addresses
- * @objs_lock: protects @buffers and the lists hanging off them (debugfs)
+ * @objs_lock: protects the object lists debugfs and CPU-access syncing walk:
+ *	@buffers, accmem_buffer.exports, accmem_dmabuf.attachments and
+ *	accmem_attach.mappings. Nests inside the reservation lock.
  * @buffers: live struct accmem_buffer
  * @stats: counters
  * @probe_work: runs the initial scrub
@@ -102,7 +108,7 @@ struct accmem_device {
 	struct mutex mm_lock; /* protects mm */
 	struct accmem_buddy mm;
 
-	struct mutex objs_lock; /* protects the object lists */
+	struct mutex objs_lock; /* protects buffers and the lists below them */
 	struct list_head buffers;
 
 	struct accmem_stats stats;
@@ -149,10 +155,11 @@ struct accmem_file {
  *	gives its ranges of device addresses in buffer order
  * @size: bytes
  * @dev_addr: device address of the first byte
- * @handle: uAPI handle (for debugfs; the handle may be gone already)
+ * @handle: uAPI handle, set under the handle table's lock (for debugfs;
+ *	the handle may be gone already)
  * @flags: ACCMEM_ALLOC_*
- * @node: in accmem_device.buffers
- * @exports: live struct accmem_dmabuf of this buffer
+ * @node: in accmem_device.buffers (objs_lock)
+ * @exports: live struct accmem_dmabuf of this buffer (objs_lock)
  * @release_work: scrubs and frees the memory after the last reference
  */
 struct accmem_buffer {
@@ -174,8 +181,8 @@ struct accmem_buffer {
  * @offset: start of the exported range inside @buf
  * @length: bytes (the dma-buf's size)
  * @ino: inode number of the dma-buf file (debugfs)
- * @node: in accmem_buffer.exports
- * @attachments: struct accmem_attach of the importers
+ * @node: in accmem_buffer.exports (objs_lock)
+ * @attachments: struct accmem_attach of the importers (objs_lock)
  * @pins: attachments pinned now
  */
 struct accmem_dmabuf {
@@ -190,9 +197,9 @@ struct accmem_dmabuf {
 
 /**
  * struct accmem_attach - private data of one dma-buf attachment
- * @node: in accmem_dmabuf.attachments
+ * @node: in accmem_dmabuf.attachments (objs_lock)
  * @dev: the importing device
- * @mappings: struct accmem_mapping alive for this attachment
+ * @mappings: struct accmem_mapping alive for this attachment (objs_lock)
  * @pins: pin depth (under the reservation lock); pinned while non-zero
  */
 struct accmem_attach {

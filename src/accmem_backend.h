@@ -43,7 +43,7 @@ struct accmem_seg {
 /**
  * struct accmem_mapping - an sg_table handed to an importer
  * @sgt: the table handed to the importer, filled by the backend
- * @node: in accmem_attach.mappings
+ * @node: in accmem_attach.mappings (the core's objs_lock)
  * @dev: importing device
  * @dir: DMA direction
  * @nsegs: entries in @segs (and orig_nents of @sgt)

@@ -10,8 +10,9 @@
  * The rest of the module sees an allocation as a list of blocks it never
  * looks into (a struct list_head) and walks its ranges of device addresses,
  * in buffer order, with accmem_mm_for_each_range().
- * Nothing else knows the allocator's types: they are named in compat.h
- * for this file only.
+ * Nothing else calls the allocator or looks at its types (accmem.h only
+ * embeds its state in struct accmem_device): compat.h names them for this
+ * file.
  *
  * Copyright (C) 2026 The accmem authors
  */

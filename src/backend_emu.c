@@ -27,6 +27,7 @@ struct accmem_emu {
 	struct page *chunks[];
 };
 
+/* Only touched at module load and unload, which never overlap: no lock. */
 static struct accmem_device *accmem_emu_devs[ACCMEM_EMU_MAX_DEVICES];
 static unsigned int accmem_emu_count;
 

@@ -16,6 +16,7 @@
  *
  * Copyright (C) 2026 The accmem authors
  */
+#include <linux/lockdep.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 
@@ -140,5 +141,6 @@ static void accmem_ctx_release(struct kref *ref)
  */
 void accmem_ctx_put(struct accmem_ctx *ctx)
 {
+	lockdep_assert_not_held(&ctx->adev->lock);
 	kref_put(&ctx->ref, accmem_ctx_release);
 }

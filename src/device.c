@@ -7,6 +7,7 @@
  * Copyright (C) 2026 The accmem authors
  */
 #include <linux/fs.h>
+#include <linux/lockdep.h>
 #include <linux/idr.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -115,9 +116,13 @@ void accmem_device_get(struct accmem_device *adev)
 /**
  * accmem_device_put() - drop a reference on a device
  * @adev: device; freed, with its backend memory, on the last reference
+ *
+ * Must not be called with accmem_device.lock held: the last reference
+ * frees it.
  */
 void accmem_device_put(struct accmem_device *adev)
 {
+	lockdep_assert_not_held(&adev->lock);
 	kref_put(&adev->ref, accmem_device_release);
 }
 
