@@ -86,7 +86,7 @@ struct accmem_stats {
  *	accmem_attach.mappings. Nests inside the reservation lock.
  * @buffers: live struct accmem_buffer
  * @stats: counters
- * @probe_work: runs the initial scrub
+ * @probe_work: runs the initial scrub (holding a reference of its own)
  * @debugfs: debugfs directory
  */
 struct accmem_device {

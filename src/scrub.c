@@ -20,6 +20,9 @@
  * @offset: device address
  * @len: bytes
  *
+ * The duration of this call becomes the device's last_scrub_ns: callers
+ * scrub a released buffer block by block, the whole memory at probe.
+ *
  * Context: process context, may sleep.
  */
 void accmem_scrub(struct accmem_device *adev, u64 offset, u64 len)
