@@ -15,10 +15,12 @@
  * context and the handle table, each handle a reference on its buffer.
  * Every allocation (accmem_buffer) holds one reference on the context and
  * every exported dma-buf one on its buffer; the context holds one on the
- * device. Nothing points back from a context to a buffer or a file: the
- * device's pointer to its context and the lists debugfs walks
- * (accmem_device.buffers and the lists hanging off them) hold no
- * reference; each object takes itself off them when it is released.
+ * device, as do the device's creator (a backend) until it removes the
+ * device and the probe scrub until it is done. Nothing points back from a
+ * context to a buffer or a file: the device's pointer to its context and
+ * the lists debugfs walks (accmem_device.buffers and the lists hanging off
+ * them) hold no reference; each object takes itself off them when it is
+ * released.
  */
 #ifndef _ACCMEM_H
 #define _ACCMEM_H

@@ -7,8 +7,8 @@
  * Copyright (C) 2026 The accmem authors
  */
 #include <linux/fs.h>
-#include <linux/lockdep.h>
 #include <linux/idr.h>
+#include <linux/lockdep.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
