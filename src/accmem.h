@@ -2,13 +2,25 @@
 /*
  * accmem: internal objects and the interfaces between the module's files.
  *
- * References point one way only:
+ * Counted references point one way only:
  *
- *   struct file / struct dma_buf -> accmem_buffer -> accmem_ctx -> accmem_device
+ *   device file --> accmem_file --> accmem_ctx --> accmem_device
+ *                        |               ^
+ *                        | handles       |
+ *                        v               |
+ *   dma-buf ------> accmem_buffer -------+
+ *   (accmem_dmabuf)
  *
- * The device file holds one reference on the context; every allocation
- * (accmem_buffer) holds one on the context; every exported dma-buf holds one
- * on its buffer. Nothing points back from a context to a struct file.
+ * The open device file owns its struct accmem_file: one reference on the
+ * context and the handle table, each handle a reference on its buffer.
+ * Every allocation (accmem_buffer) holds one reference on the context and
+ * every exported dma-buf one on its buffer; the context holds one on the
+ * device, as do the device's creator (a backend) until it removes the
+ * device and the probe scrub until it is done. Nothing points back from a
+ * context to a buffer or a file: the device's pointer to its context and
+ * the lists debugfs walks (accmem_device.buffers and the lists hanging off
+ * them) hold no reference; each object takes itself off them when it is
+ * released.
  */
 #ifndef _ACCMEM_H
 #define _ACCMEM_H
@@ -27,49 +39,12 @@
 
 #include <uapi/linux/accmem.h>
 
+#include "accmem_backend.h"
 #include "compat.h"
 
 #define ACCMEM_NAME_LEN		24
 /* Largest scatterlist segment handed to importers (some cast to int). */
 #define ACCMEM_MAX_SEGMENT	SZ_2G
-
-struct accmem_device;
-struct accmem_mapping;
-
-/**
- * struct accmem_backend_ops - how the core reaches device memory
- * @kind: ACCMEM_BACKEND_* reported by ACCMEM_IOC_INFO
- * @info_flags: ACCMEM_INFO_* reported by ACCMEM_IOC_INFO
- * @has_pages: the memory has struct pages (vmap, CPU-cached mappings)
- * @span: physical address of device offset @offset in *@phys; returns how
- *	many bytes from there are physically contiguous (at least one page)
- * @attach: may refuse an importer (e.g. no peer-to-peer); 0 to accept
- * @map: fill @map->sgt (allocated with @map->nsegs entries) from
- *	@map->segs and DMA-map it for @map->dev: sg_dma_address/len, nents
- * @unmap: undo @map; the entries' DMA fields are as @map left them
- * @sync: CPU/device coherence for a mapping (NULL when not needed)
- * @scrub: zero device memory [@offset, @offset + @len); may sleep
- * @vmap: kernel mapping of a range with pages (NULL when unsupported)
- * @pgprot: page protection of user CPU mappings
- * @iomem: kernel (I/O) mapping of a physical address of memory without
- *	struct pages, for dma_buf_vmap() (NULL when unsupported)
- * @release: free the backend's resources; the device is unreachable
- */
-struct accmem_backend_ops {
-	u32 kind;
-	u32 info_flags;
-	bool has_pages;
-	u64 (*span)(struct accmem_device *adev, u64 offset, phys_addr_t *phys);
-	int (*attach)(struct accmem_device *adev,
-		      struct dma_buf_attachment *attach);
-	int (*map)(struct accmem_device *adev, struct accmem_mapping *map);
-	void (*unmap)(struct accmem_device *adev, struct accmem_mapping *map);
-	void (*sync)(struct accmem_mapping *map, bool for_cpu);
-	void (*scrub)(struct accmem_device *adev, u64 offset, u64 len);
-	pgprot_t (*pgprot)(pgprot_t prot);
-	void __iomem *(*iomem)(struct accmem_device *adev, phys_addr_t phys);
-	void (*release)(struct accmem_device *adev);
-};
 
 /**
  * struct accmem_stats - counters shown in sysfs
@@ -77,7 +52,8 @@ struct accmem_backend_ops {
  * @pins: pinned attachments
  * @bytes_scrubbed: bytes zeroed since the device appeared
  * @scrub_ns: time spent zeroing since the device appeared
- * @last_scrub_ns: duration of the most recent scrub job
+ * @last_scrub_ns: duration of the most recent accmem_scrub(): one allocator
+ *	block of a released buffer, or all of the memory at probe
  */
 struct accmem_stats {
 	atomic_t live_exports;
@@ -89,7 +65,8 @@ struct accmem_stats {
 
 /**
  * struct accmem_device - one device instance, /dev/accmemN
- * @ref: held by the creator until removal and by the tenant's context
+ * @ref: held by the creator until removal (accmem_device_remove()), by the
+ *	probe scrub until it is done and by the tenant's context
  * @misc: the character device; its this_device carries the sysfs files
  * @name: "accmemN"
  * @id: N
@@ -97,17 +74,21 @@ struct accmem_stats {
  * @ops: backend
  * @backend: backend private data
  * @mem_size: bytes of device memory
- * @lock: protects @ctx, @file_open, @probe_scrub and @gone
- * @ctx: current tenant, NULL when idle
+ * @lock: protects @ctx, @file_open, @probe_scrub and @gone (which ioctls
+ *	also read without it: a removal racing with an ioctl is harmless)
+ * @ctx: current tenant, NULL when idle (not a reference: the context
+ *	clears it when it is released)
  * @file_open: the tenant still has the device file open
  * @probe_scrub: the initial scrub of unknown memory is still running
  * @gone: the device was removed; new opens and ioctls fail with -ENODEV
- * @mm_lock: protects @mm
+ * @mm_lock: protects @mm, the allocator's state (alloc.c only)
  * @mm: allocator of device addresses
- * @objs_lock: protects @buffers and the lists hanging off them (debugfs)
+ * @objs_lock: protects the object lists debugfs and CPU-access syncing walk:
+ *	@buffers, accmem_buffer.exports, accmem_dmabuf.attachments and
+ *	accmem_attach.mappings. Nests inside the reservation lock.
  * @buffers: live struct accmem_buffer
  * @stats: counters
- * @probe_work: runs the initial scrub
+ * @probe_work: runs the initial scrub (holding a reference of its own)
  * @debugfs: debugfs directory
  */
 struct accmem_device {
@@ -129,7 +110,7 @@ struct accmem_device {
 	struct mutex mm_lock; /* protects mm */
 	struct accmem_buddy mm;
 
-	struct mutex objs_lock; /* protects the object lists */
+	struct mutex objs_lock; /* protects buffers and the lists below them */
 	struct list_head buffers;
 
 	struct accmem_stats stats;
@@ -139,9 +120,9 @@ struct accmem_device {
 
 /**
  * struct accmem_ctx - a tenancy
- * @ref: held by the open device file and by every live buffer
+ * @ref: held by the open device file (struct accmem_file) and by every live
+ *	buffer
  * @adev: the device (holds a reference)
- * @handles: uAPI handle -> struct accmem_buffer (holds a reference)
  * @owner_pid: thread group that opened the device (information only)
  * @exported_bytes: bytes of all live dma-bufs of this tenancy
  * @pinned_bytes: bytes of all pinned attachments of this tenancy
@@ -149,23 +130,38 @@ struct accmem_device {
 struct accmem_ctx {
 	struct kref ref;
 	struct accmem_device *adev;
-	struct xarray handles;
 	pid_t owner_pid;
 	atomic64_t exported_bytes;
 	atomic64_t pinned_bytes;
 };
 
 /**
+ * struct accmem_file - an open device file (its file->private_data)
+ * @ctx: the tenancy the open started (holds a reference)
+ * @handles: uAPI handle -> struct accmem_buffer (holds a reference); the
+ *	xarray's own lock protects it
+ *
+ * The handles belong to the file, not to the tenancy: closing the file
+ * drops them, then the file's reference on the context.
+ */
+struct accmem_file {
+	struct accmem_ctx *ctx;
+	struct xarray handles;
+};
+
+/**
  * struct accmem_buffer - one allocation of device memory
  * @ref: held by its handle and by every dma-buf exported from it
  * @ctx: the tenancy (holds a reference)
- * @blocks: allocator blocks, in buffer order
+ * @blocks: the allocation (accmem_mm_alloc()); accmem_mm_for_each_range()
+ *	gives its ranges of device addresses in buffer order
  * @size: bytes
  * @dev_addr: device address of the first byte
- * @handle: uAPI handle (for debugfs; the handle may be gone already)
+ * @handle: uAPI handle, set under the handle table's lock (for debugfs;
+ *	the handle may be gone already)
  * @flags: ACCMEM_ALLOC_*
- * @node: in accmem_device.buffers
- * @exports: live struct accmem_dmabuf of this buffer
+ * @node: in accmem_device.buffers (objs_lock)
+ * @exports: live struct accmem_dmabuf of this buffer (objs_lock)
  * @release_work: scrubs and frees the memory after the last reference
  */
 struct accmem_buffer {
@@ -187,8 +183,8 @@ struct accmem_buffer {
  * @offset: start of the exported range inside @buf
  * @length: bytes (the dma-buf's size)
  * @ino: inode number of the dma-buf file (debugfs)
- * @node: in accmem_buffer.exports
- * @attachments: struct accmem_attach of the importers
+ * @node: in accmem_buffer.exports (objs_lock)
+ * @attachments: struct accmem_attach of the importers (objs_lock)
  * @pins: attachments pinned now
  */
 struct accmem_dmabuf {
@@ -203,9 +199,9 @@ struct accmem_dmabuf {
 
 /**
  * struct accmem_attach - private data of one dma-buf attachment
- * @node: in accmem_dmabuf.attachments
+ * @node: in accmem_dmabuf.attachments (objs_lock)
  * @dev: the importing device
- * @mappings: struct accmem_mapping alive for this attachment
+ * @mappings: struct accmem_mapping alive for this attachment (objs_lock)
  * @pins: pin depth (under the reservation lock); pinned while non-zero
  */
 struct accmem_attach {
@@ -215,61 +211,22 @@ struct accmem_attach {
 	unsigned int pins;
 };
 
-/**
- * struct accmem_seg - one physically contiguous segment of a mapping
- * @phys: CPU physical address
- * @len: bytes
- */
-struct accmem_seg {
-	phys_addr_t phys;
-	u32 len;
-};
-
-/**
- * struct accmem_mapping - an sg_table handed to an importer
- * @sgt: the table handed to the importer, filled by the backend
- * @node: in accmem_attach.mappings
- * @dev: importing device
- * @dir: DMA direction
- * @nsegs: entries in @segs (and orig_nents of @sgt)
- * @saved: DMA address/length of each mapped entry, to undo the mapping
- *	even if the importer edited the table in place
- * @segs: the physical segments
- */
-struct accmem_mapping {
-	struct sg_table sgt;
-	struct list_head node;
-	struct device *dev;
-	enum dma_data_direction dir;
-	unsigned int nsegs;
-	struct {
-		dma_addr_t addr;
-		unsigned int len;
-	} *saved;
-	struct accmem_seg segs[];
-};
-
 /* main.c */
 extern struct workqueue_struct *accmem_wq;
 extern struct dentry *accmem_debugfs_root;
 extern u64 accmem_max_export_bytes;
 extern u64 accmem_max_pin_bytes;
 
-/* device.c */
-struct accmem_device *accmem_device_create(struct device *parent,
-					   const struct accmem_backend_ops *ops,
-					   void *backend, u64 mem_size);
-int accmem_device_register(struct accmem_device *adev);
-void accmem_device_unregister(struct accmem_device *adev);
+/* device.c (and the backend interface in accmem_backend.h) */
 void accmem_device_put(struct accmem_device *adev);
 void accmem_device_get(struct accmem_device *adev);
+const char *accmem_device_state(struct accmem_device *adev);
 
 /* context.c */
-int accmem_ctx_open(struct accmem_device *adev, struct accmem_ctx **out);
-void accmem_ctx_close(struct accmem_ctx *ctx);
+int accmem_file_open(struct accmem_device *adev, struct accmem_file **out);
+void accmem_file_release(struct accmem_file *afile);
 void accmem_ctx_get(struct accmem_ctx *ctx);
 void accmem_ctx_put(struct accmem_ctx *ctx);
-const char *accmem_device_state(struct accmem_device *adev);
 
 /* alloc.c */
 int accmem_mm_init(struct accmem_device *adev);
@@ -278,18 +235,62 @@ int accmem_mm_alloc(struct accmem_device *adev, u64 size, u64 align,
 		    bool contiguous, struct list_head *blocks);
 void accmem_mm_free(struct accmem_device *adev, struct list_head *blocks);
 u64 accmem_mm_free_bytes(struct accmem_device *adev);
-u64 accmem_block_offset(struct accmem_buddy_block *block);
-u64 accmem_block_size(struct accmem_device *adev,
-		      struct accmem_buddy_block *block);
+
+/**
+ * struct accmem_mm_iter - the ranges of device addresses of an allocation
+ * @adev: the device
+ * @head: the allocation (blocks from accmem_mm_alloc())
+ * @pos: where the iterator stands (private to alloc.c)
+ * @offset: device address of the current range
+ * @size: bytes of the current range
+ */
+struct accmem_mm_iter {
+	struct accmem_device *adev;
+	struct list_head *head;
+	struct list_head *pos;
+	u64 offset;
+	u64 size;
+};
+
+/**
+ * accmem_mm_iter_init() - set an iterator before the first range
+ * @it: iterator
+ * @adev: device
+ * @blocks: an allocation from accmem_mm_alloc()
+ *
+ * Return: @it.
+ */
+static inline struct accmem_mm_iter *
+accmem_mm_iter_init(struct accmem_mm_iter *it, struct accmem_device *adev,
+		    struct list_head *blocks)
+{
+	it->adev = adev;
+	it->head = blocks;
+	it->pos = blocks;
+	return it;
+}
+
+bool accmem_mm_iter_next(struct accmem_mm_iter *it);
+
+/**
+ * accmem_mm_for_each_range() - visit the ranges of an allocation in order
+ * @it: struct accmem_mm_iter *, on the current range in the loop body
+ * @adev: device
+ * @blocks: an allocation from accmem_mm_alloc()
+ */
+#define accmem_mm_for_each_range(it, adev, blocks)			\
+	for (struct accmem_mm_iter *__accmem_it =			\
+		accmem_mm_iter_init(it, adev, blocks);			\
+	     accmem_mm_iter_next(__accmem_it);)
 
 /* buffer.c */
-int accmem_ioctl_alloc(struct accmem_ctx *ctx, void __user *uarg);
-int accmem_ioctl_free(struct accmem_ctx *ctx, void __user *uarg);
-struct accmem_buffer *accmem_buffer_lookup(struct accmem_ctx *ctx,
+int accmem_ioctl_alloc(struct accmem_file *afile, void __user *uarg);
+int accmem_ioctl_free(struct accmem_file *afile, void __user *uarg);
+struct accmem_buffer *accmem_buffer_lookup(struct accmem_file *afile,
 					   u32 handle);
 void accmem_buffer_get(struct accmem_buffer *buf);
 void accmem_buffer_put(struct accmem_buffer *buf);
-void accmem_ctx_drop_handles(struct accmem_ctx *ctx);
+void accmem_file_drop_handles(struct accmem_file *afile);
 
 /**
  * typedef accmem_phys_fn - called for each physically contiguous piece
@@ -305,10 +306,9 @@ int accmem_buffer_walk(struct accmem_buffer *buf, u64 offset, u64 length,
 
 /* scrub.c */
 void accmem_scrub(struct accmem_device *adev, u64 offset, u64 len);
-void accmem_scrub_probe(struct accmem_device *adev);
 
 /* export.c */
-int accmem_ioctl_export(struct accmem_ctx *ctx, void __user *uarg);
+int accmem_ioctl_export(struct accmem_file *afile, void __user *uarg);
 int accmem_export_range_check(u64 offset, u64 length, u64 size);
 
 /* mapping.c */
@@ -318,6 +318,8 @@ struct accmem_mapping *accmem_mapping_create(struct accmem_dmabuf *exp,
 void accmem_mapping_destroy(struct accmem_device *adev,
 			    struct accmem_mapping *map);
 int accmem_mmap_range(struct accmem_dmabuf *exp, struct vm_area_struct *vma);
+int accmem_vmap_range(struct accmem_dmabuf *exp, struct iosys_map *map);
+void accmem_vunmap_range(struct iosys_map *map);
 
 /* sysfs.c */
 extern const struct attribute_group *accmem_sysfs_groups[];
@@ -325,14 +327,6 @@ extern const struct attribute_group *accmem_sysfs_groups[];
 /* debugfs.c */
 void accmem_debugfs_add(struct accmem_device *adev);
 void accmem_debugfs_remove(struct accmem_device *adev);
-
-/* backend_emu.c */
-int accmem_emu_init(unsigned int count, u64 size);
-void accmem_emu_exit(void);
-
-/* backend_pci.c */
-int accmem_pci_init(void);
-void accmem_pci_exit(void);
 
 static inline struct accmem_device *accmem_buf_dev(struct accmem_buffer *buf)
 {

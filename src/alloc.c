@@ -7,6 +7,13 @@
  * its free lists is always zero: buffers are scrubbed before their blocks
  * are returned here, and the whole device is scrubbed at probe.
  *
+ * The rest of the module sees an allocation as a list of blocks it never
+ * looks into (a struct list_head) and walks its ranges of device addresses,
+ * in buffer order, with accmem_mm_for_each_range().
+ * Nothing else calls the allocator or looks at its types (accmem.h only
+ * embeds its state in struct accmem_device): compat.h names them for this
+ * file.
+ *
  * Copyright (C) 2026 The accmem authors
  */
 #include <linux/log2.h>
@@ -70,11 +77,12 @@ int accmem_mm_alloc(struct accmem_device *adev, u64 size, u64 align,
 		return -ENOSPC;
 
 	mutex_lock(&adev->mm_lock);
-	ret = accmem_buddy_alloc(&adev->mm, rounded, align, blocks);
+	ret = accmem_buddy_alloc_blocks(&adev->mm, 0, adev->mm.size, rounded,
+					align, blocks, 0);
 	if (!ret && rounded != size) {
 		ret = accmem_buddy_trim(&adev->mm, size, blocks);
 		if (ret)
-			accmem_buddy_free(&adev->mm, blocks);
+			accmem_buddy_free_list(&adev->mm, blocks);
 	}
 	mutex_unlock(&adev->mm_lock);
 
@@ -89,7 +97,7 @@ int accmem_mm_alloc(struct accmem_device *adev, u64 size, u64 align,
 void accmem_mm_free(struct accmem_device *adev, struct list_head *blocks)
 {
 	mutex_lock(&adev->mm_lock);
-	accmem_buddy_free(&adev->mm, blocks);
+	accmem_buddy_free_list(&adev->mm, blocks);
 	mutex_unlock(&adev->mm_lock);
 }
 
@@ -110,25 +118,24 @@ u64 accmem_mm_free_bytes(struct accmem_device *adev)
 }
 
 /**
- * accmem_block_offset() - device address of a block
- * @block: block
+ * accmem_mm_iter_next() - advance to the next range of an allocation
+ * @it: iterator set up by accmem_mm_iter_init()
  *
- * Return: the offset in device memory.
+ * Each range is one allocator block: @it->offset is its device address,
+ * @it->size its bytes. The blocks of an allocation do not change between
+ * accmem_mm_alloc() and accmem_mm_free(), so no lock is needed.
+ *
+ * Return: true with @it on the next range, false after the last one.
  */
-u64 accmem_block_offset(struct accmem_buddy_block *block)
+bool accmem_mm_iter_next(struct accmem_mm_iter *it)
 {
-	return accmem_buddy_block_offset(block);
-}
+	struct accmem_buddy_block *block;
 
-/**
- * accmem_block_size() - bytes of a block
- * @adev: device the block belongs to
- * @block: block
- *
- * Return: its size.
- */
-u64 accmem_block_size(struct accmem_device *adev,
-		      struct accmem_buddy_block *block)
-{
-	return accmem_buddy_block_size(&adev->mm, block);
+	it->pos = it->pos->next;
+	if (it->pos == it->head)
+		return false;
+	block = list_entry(it->pos, struct accmem_buddy_block, link);
+	it->offset = accmem_buddy_block_offset(block);
+	it->size = accmem_buddy_block_size(&it->adev->mm, block);
+	return true;
 }

@@ -16,7 +16,7 @@
 #include <linux/sort.h>
 #include <linux/string.h>
 
-#include "accmem.h"
+#include "accmem_backend.h"
 
 #define ACCMEM_EMU_CHUNK_ORDER	(22 - PAGE_SHIFT)
 #define ACCMEM_EMU_CHUNK	(PAGE_SIZE << ACCMEM_EMU_CHUNK_ORDER)
@@ -27,13 +27,14 @@ struct accmem_emu {
 	struct page *chunks[];
 };
 
+/* Only touched at module load and unload, which never overlap: no lock. */
 static struct accmem_device *accmem_emu_devs[ACCMEM_EMU_MAX_DEVICES];
 static unsigned int accmem_emu_count;
 
 static u64 accmem_emu_span(struct accmem_device *adev, u64 offset,
 			   phys_addr_t *phys)
 {
-	struct accmem_emu *emu = adev->backend;
+	struct accmem_emu *emu = accmem_device_backend(adev);
 	u64 in_chunk = offset & (ACCMEM_EMU_CHUNK - 1);
 
 	*phys = page_to_phys(emu->chunks[offset / ACCMEM_EMU_CHUNK]) + in_chunk;
@@ -113,9 +114,9 @@ static void accmem_emu_free(struct accmem_emu *emu)
 	kfree(emu);
 }
 
-static void accmem_emu_release(struct accmem_device *adev)
+static void accmem_emu_release(void *backend)
 {
-	accmem_emu_free(adev->backend);
+	accmem_emu_free(backend);
 }
 
 static const struct accmem_backend_ops accmem_emu_ops = {
@@ -170,23 +171,14 @@ static int accmem_emu_add(u64 size)
 {
 	struct accmem_device *adev;
 	struct accmem_emu *emu;
-	int ret;
 
 	emu = accmem_emu_alloc(size);
 	if (!emu)
 		return -ENOMEM;
 
-	adev = accmem_device_create(NULL, &accmem_emu_ops, emu, size);
-	if (IS_ERR(adev)) {
-		accmem_emu_free(emu);
+	adev = accmem_device_add(NULL, &accmem_emu_ops, emu, size);
+	if (IS_ERR(adev))
 		return PTR_ERR(adev);
-	}
-
-	ret = accmem_device_register(adev);
-	if (ret) {
-		accmem_device_put(adev);
-		return ret;
-	}
 	accmem_emu_devs[accmem_emu_count++] = adev;
 	return 0;
 }
@@ -230,5 +222,5 @@ int accmem_emu_init(unsigned int count, u64 size)
 void accmem_emu_exit(void)
 {
 	while (accmem_emu_count)
-		accmem_device_unregister(accmem_emu_devs[--accmem_emu_count]);
+		accmem_device_remove(accmem_emu_devs[--accmem_emu_count]);
 }

@@ -29,7 +29,8 @@
 #include <linux/pci-p2pdma.h>
 #include <linux/slab.h>
 
-#include "accmem.h"
+#include "accmem_backend.h"
+#include "compat.h"
 
 static int pci_bar = -1;
 module_param(pci_bar, int, 0444);
@@ -41,6 +42,10 @@ module_param(p2p_policy, charp, 0644);
 MODULE_PARM_DESC(p2p_policy,
 		 "Which peer-to-peer importers may attach PCI BAR memory: distance (pci_p2pdma_distance() must accept the importer), host (any importer that allows peer2peer; DMA goes through the host bridge), deny, or auto (distance where the kernel has PCI_P2PDMA, else host)");
 
+/*
+ * The claimed BAR, immutable from accmem_pci_claim() to accmem_pci_free():
+ * no lock. (p2p_policy is read once per attach with READ_ONCE().)
+ */
 struct accmem_pci {
 	struct pci_dev *pdev;
 	phys_addr_t start;
@@ -51,7 +56,7 @@ struct accmem_pci {
 
 static struct accmem_pci *accmem_pci_of(struct accmem_device *adev)
 {
-	return adev->backend;
+	return accmem_device_backend(adev);
 }
 
 static u64 accmem_pci_span(struct accmem_device *adev, u64 offset,
@@ -159,9 +164,9 @@ static void accmem_pci_free(struct accmem_pci *bar)
 	kfree(bar);
 }
 
-static void accmem_pci_release(struct accmem_device *adev)
+static void accmem_pci_release(void *backend)
 {
-	accmem_pci_free(accmem_pci_of(adev));
+	accmem_pci_free(backend);
 }
 
 static const struct accmem_backend_ops accmem_pci_ops = {
@@ -199,9 +204,11 @@ static int accmem_pci_pick_bar(struct pci_dev *pdev)
 	return best;
 }
 
+/* Undone by accmem_pci_free(), in reverse order. */
 static struct accmem_pci *accmem_pci_claim(struct pci_dev *pdev, int bar_nr)
 {
 	struct accmem_pci *bar;
+	int ret;
 
 	bar = kzalloc(sizeof(*bar), GFP_KERNEL);
 	if (!bar)
@@ -209,24 +216,29 @@ static struct accmem_pci *accmem_pci_claim(struct pci_dev *pdev, int bar_nr)
 	bar->start = pci_resource_start(pdev, bar_nr);
 	bar->size = round_down(pci_resource_len(pdev, bar_nr), PAGE_SIZE);
 	if (!bar->size || !PAGE_ALIGNED(bar->start)) {
-		kfree(bar);
-		return ERR_PTR(-ENODEV);
+		ret = -ENODEV;
+		goto err_free;
 	}
 
 	/* Not managed: the region outlives the binding while exported. */
 	if (!request_mem_region(bar->start, bar->size, KBUILD_MODNAME)) {
-		kfree(bar);
-		return ERR_PTR(-EBUSY);
+		ret = -EBUSY;
+		goto err_free;
 	}
 	bar->wc = ioremap_wc(bar->start, bar->size);
 	if (!bar->wc) {
-		release_mem_region(bar->start, bar->size);
-		kfree(bar);
-		return ERR_PTR(-ENOMEM);
+		ret = -ENOMEM;
+		goto err_region;
 	}
 	bar->wc_cookie = arch_phys_wc_add(bar->start, bar->size);
 	bar->pdev = pci_dev_get(pdev);
 	return bar;
+
+err_region:
+	release_mem_region(bar->start, bar->size);
+err_free:
+	kfree(bar);
+	return ERR_PTR(ret);
 }
 
 static int accmem_pci_probe(struct pci_dev *pdev,
@@ -250,26 +262,18 @@ static int accmem_pci_probe(struct pci_dev *pdev,
 	if (IS_ERR(bar))
 		return PTR_ERR(bar);
 
-	adev = accmem_device_create(&pdev->dev, &accmem_pci_ops, bar,
-				    bar->size);
-	if (IS_ERR(adev)) {
-		accmem_pci_free(bar);
+	adev = accmem_device_add(&pdev->dev, &accmem_pci_ops, bar, bar->size);
+	if (IS_ERR(adev))
 		return PTR_ERR(adev);
-	}
-	ret = accmem_device_register(adev);
-	if (ret) {
-		accmem_device_put(adev);
-		return ret;
-	}
 	pci_set_drvdata(pdev, adev);
 	dev_info(&pdev->dev, "BAR %d: %llu MiB of device memory as %s\n",
-		 bar_nr, bar->size >> 20, adev->name);
+		 bar_nr, bar->size >> 20, accmem_device_name(adev));
 	return 0;
 }
 
 static void accmem_pci_remove(struct pci_dev *pdev)
 {
-	accmem_device_unregister(pci_get_drvdata(pdev));
+	accmem_device_remove(pci_get_drvdata(pdev));
 }
 
 static const struct pci_device_id accmem_pci_ids[] = {

@@ -2,7 +2,7 @@
 /*
  * accmem: allocations (buffers), their handles and their release.
  *
- * A buffer is referenced by its handle in the context's xarray and by
+ * A buffer is referenced by its handle in the open file's xarray and by
  * every dma-buf exported from it. When the last reference goes, a work item
  * zeroes the memory and only then returns it to the allocator and drops the
  * buffer's reference on the context. So memory is never scrubbed while an
@@ -26,12 +26,11 @@ static void accmem_buffer_release_work(struct work_struct *work)
 	struct accmem_buffer *buf = container_of(work, struct accmem_buffer,
 						 release_work);
 	struct accmem_device *adev = accmem_buf_dev(buf);
-	struct accmem_buddy_block *block;
 	struct accmem_ctx *ctx = buf->ctx;
+	struct accmem_mm_iter it;
 
-	list_for_each_entry(block, &buf->blocks, link)
-		accmem_scrub(adev, accmem_block_offset(block),
-			     accmem_block_size(adev, block));
+	accmem_mm_for_each_range(&it, adev, &buf->blocks)
+		accmem_scrub(adev, it.offset, it.size);
 	accmem_mm_free(adev, &buf->blocks);
 
 	mutex_lock(&adev->objs_lock);
@@ -71,36 +70,37 @@ void accmem_buffer_put(struct accmem_buffer *buf)
 
 /**
  * accmem_buffer_lookup() - find a buffer by handle
- * @ctx: context
+ * @afile: the open device file
  * @handle: uAPI handle
  *
  * Only called at the top of an ioctl.
  *
  * Return: the buffer with a new reference, or NULL.
  */
-struct accmem_buffer *accmem_buffer_lookup(struct accmem_ctx *ctx, u32 handle)
+struct accmem_buffer *accmem_buffer_lookup(struct accmem_file *afile,
+					   u32 handle)
 {
 	struct accmem_buffer *buf;
 
-	xa_lock(&ctx->handles);
-	buf = xa_load(&ctx->handles, handle);
+	xa_lock(&afile->handles);
+	buf = xa_load(&afile->handles, handle);
 	if (buf)
 		accmem_buffer_get(buf);
-	xa_unlock(&ctx->handles);
+	xa_unlock(&afile->handles);
 	return buf;
 }
 
 /**
- * accmem_ctx_drop_handles() - drop every handle of a context
- * @ctx: context whose device file is being released
+ * accmem_file_drop_handles() - drop every handle of an open file
+ * @afile: the device file being released
  */
-void accmem_ctx_drop_handles(struct accmem_ctx *ctx)
+void accmem_file_drop_handles(struct accmem_file *afile)
 {
 	struct accmem_buffer *buf;
 	unsigned long handle;
 
-	xa_for_each(&ctx->handles, handle, buf) {
-		xa_erase(&ctx->handles, handle);
+	xa_for_each(&afile->handles, handle, buf) {
+		xa_erase(&afile->handles, handle);
 		accmem_buffer_put(buf);
 	}
 }
@@ -127,8 +127,8 @@ static struct accmem_buffer *accmem_buffer_create(struct accmem_ctx *ctx,
 {
 	struct accmem_device *adev = ctx->adev;
 	bool contiguous = flags & ACCMEM_ALLOC_CONTIGUOUS;
-	struct accmem_buddy_block *first;
 	struct accmem_buffer *buf;
+	struct accmem_mm_iter it;
 	int ret;
 
 	buf = kzalloc(sizeof(*buf), GFP_KERNEL);
@@ -153,8 +153,10 @@ static struct accmem_buffer *accmem_buffer_create(struct accmem_ctx *ctx,
 	INIT_WORK(&buf->release_work, accmem_buffer_release_work);
 	buf->size = size;
 	buf->flags = flags;
-	first = list_first_entry(&buf->blocks, struct accmem_buddy_block, link);
-	buf->dev_addr = accmem_block_offset(first);
+	/* The device address of the first range. */
+	accmem_mm_iter_init(&it, adev, &buf->blocks);
+	accmem_mm_iter_next(&it);
+	buf->dev_addr = it.offset;
 	accmem_ctx_get(ctx);
 	buf->ctx = ctx;
 
@@ -166,7 +168,7 @@ static struct accmem_buffer *accmem_buffer_create(struct accmem_ctx *ctx,
 
 /**
  * accmem_ioctl_alloc() - ACCMEM_IOC_ALLOC
- * @ctx: context
+ * @afile: the open device file
  * @uarg: struct accmem_alloc
  *
  * The handle is the creation reference. Once it is published, another
@@ -176,7 +178,7 @@ static struct accmem_buffer *accmem_buffer_create(struct accmem_ctx *ctx,
  * Return: 0; -EINVAL for bad arguments; -ENOSPC when device memory is
  * exhausted; -ENOMEM; -EFAULT.
  */
-int accmem_ioctl_alloc(struct accmem_ctx *ctx, void __user *uarg)
+int accmem_ioctl_alloc(struct accmem_file *afile, void __user *uarg)
 {
 	struct accmem_buffer *buf;
 	struct accmem_alloc args;
@@ -190,17 +192,17 @@ int accmem_ioctl_alloc(struct accmem_ctx *ctx, void __user *uarg)
 	if (ret)
 		return ret;
 
-	buf = accmem_buffer_create(ctx, args.size, align, args.flags);
+	buf = accmem_buffer_create(afile->ctx, args.size, align, args.flags);
 	if (IS_ERR(buf))
 		return PTR_ERR(buf);
 	args.dev_addr = buf->dev_addr;
 
-	xa_lock(&ctx->handles);
-	ret = __xa_alloc(&ctx->handles, &handle, buf, ACCMEM_HANDLE_LIMIT,
+	xa_lock(&afile->handles);
+	ret = __xa_alloc(&afile->handles, &handle, buf, ACCMEM_HANDLE_LIMIT,
 			 GFP_KERNEL);
 	if (!ret)
 		buf->handle = handle;
-	xa_unlock(&ctx->handles);
+	xa_unlock(&afile->handles);
 	if (ret) {
 		accmem_buffer_put(buf);
 		return ret;
@@ -208,7 +210,7 @@ int accmem_ioctl_alloc(struct accmem_ctx *ctx, void __user *uarg)
 
 	args.handle = handle;
 	if (copy_to_user(uarg, &args, sizeof(args))) {
-		if (xa_cmpxchg(&ctx->handles, handle, buf, NULL, 0) == buf)
+		if (xa_cmpxchg(&afile->handles, handle, buf, NULL, 0) == buf)
 			accmem_buffer_put(buf);
 		return -EFAULT;
 	}
@@ -217,12 +219,12 @@ int accmem_ioctl_alloc(struct accmem_ctx *ctx, void __user *uarg)
 
 /**
  * accmem_ioctl_free() - ACCMEM_IOC_FREE
- * @ctx: context
+ * @afile: the open device file
  * @uarg: struct accmem_free
  *
  * Return: 0; -ENOENT for an unknown handle; -EINVAL for non-zero flags.
  */
-int accmem_ioctl_free(struct accmem_ctx *ctx, void __user *uarg)
+int accmem_ioctl_free(struct accmem_file *afile, void __user *uarg)
 {
 	struct accmem_buffer *buf;
 	struct accmem_free args;
@@ -235,7 +237,7 @@ int accmem_ioctl_free(struct accmem_ctx *ctx, void __user *uarg)
 	if (!args.handle)
 		return -ENOENT;
 
-	buf = xa_erase(&ctx->handles, args.handle);
+	buf = xa_erase(&afile->handles, args.handle);
 	if (!buf)
 		return -ENOENT;
 	accmem_buffer_put(buf);
@@ -283,21 +285,20 @@ int accmem_buffer_walk(struct accmem_buffer *buf, u64 offset, u64 length,
 {
 	struct accmem_device *adev = accmem_buf_dev(buf);
 	struct accmem_walk w = { .fn = fn, .arg = arg };
-	struct accmem_buddy_block *block;
+	struct accmem_mm_iter it;
 	int ret;
 
-	list_for_each_entry(block, &buf->blocks, link) {
-		u64 bsize = accmem_block_size(adev, block);
+	accmem_mm_for_each_range(&it, adev, &buf->blocks) {
 		u64 dev_off, left;
 
 		if (!length)
 			break;
-		if (offset >= bsize) {
-			offset -= bsize;
+		if (offset >= it.size) {
+			offset -= it.size;
 			continue;
 		}
-		dev_off = accmem_block_offset(block) + offset;
-		left = min(bsize - offset, length);
+		dev_off = it.offset + offset;
+		left = min(it.size - offset, length);
 		length -= left;
 		offset = 0;
 

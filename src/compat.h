@@ -46,54 +46,24 @@ static inline void accmem_vm_flags_set(struct vm_area_struct *vma,
 
 /*
  * The VRAM buddy allocator: Debian's 6.12 builds it into vmlinux as
- * gpu_buddy; 6.1 has it in the drm_buddy module with a slightly older API.
+ * gpu_buddy; 6.1 has it in the drm_buddy module with a slightly older API
+ * (no start argument to trim, no flags to free). Only src/alloc.c uses
+ * these names.
  */
 #if IS_ENABLED(CONFIG_GPU_BUDDY)
 #include <linux/gpu_buddy.h>
 
-#define accmem_buddy		gpu_buddy
-#define accmem_buddy_block	gpu_buddy_block
-
-static inline int accmem_buddy_init(struct accmem_buddy *mm, u64 size,
-				    u64 chunk)
-{
-	return gpu_buddy_init(mm, size, chunk);
-}
-
-static inline void accmem_buddy_fini(struct accmem_buddy *mm)
-{
-	gpu_buddy_fini(mm);
-}
-
-static inline int accmem_buddy_alloc(struct accmem_buddy *mm, u64 size,
-				     u64 min_block, struct list_head *blocks)
-{
-	return gpu_buddy_alloc_blocks(mm, 0, mm->size, size, min_block,
-				      blocks, 0);
-}
-
-static inline int accmem_buddy_trim(struct accmem_buddy *mm, u64 size,
-				    struct list_head *blocks)
-{
-	return gpu_buddy_block_trim(mm, NULL, size, blocks);
-}
-
-static inline void accmem_buddy_free(struct accmem_buddy *mm,
-				     struct list_head *blocks)
-{
-	gpu_buddy_free_list(mm, blocks, 0);
-}
-
-static inline u64 accmem_buddy_block_offset(struct accmem_buddy_block *b)
-{
-	return gpu_buddy_block_offset(b);
-}
-
-static inline u64 accmem_buddy_block_size(struct accmem_buddy *mm,
-					  struct accmem_buddy_block *b)
-{
-	return gpu_buddy_block_size(mm, b);
-}
+#define accmem_buddy			gpu_buddy
+#define accmem_buddy_block		gpu_buddy_block
+#define accmem_buddy_init		gpu_buddy_init
+#define accmem_buddy_fini		gpu_buddy_fini
+#define accmem_buddy_alloc_blocks	gpu_buddy_alloc_blocks
+#define accmem_buddy_block_offset	gpu_buddy_block_offset
+#define accmem_buddy_block_size		gpu_buddy_block_size
+#define accmem_buddy_trim(mm, size, blocks) \
+	gpu_buddy_block_trim(mm, NULL, size, blocks)
+#define accmem_buddy_free_list(mm, blocks) \
+	gpu_buddy_free_list(mm, blocks, 0)
 
 /*
  * 7.x's allocator asserts (lockdep) that its callers hold the driver's
@@ -105,49 +75,15 @@ static inline u64 accmem_buddy_block_size(struct accmem_buddy *mm,
 #else
 #include <drm/drm_buddy.h>
 
-#define accmem_buddy		drm_buddy
-#define accmem_buddy_block	drm_buddy_block
-
-static inline int accmem_buddy_init(struct accmem_buddy *mm, u64 size,
-				    u64 chunk)
-{
-	return drm_buddy_init(mm, size, chunk);
-}
-
-static inline void accmem_buddy_fini(struct accmem_buddy *mm)
-{
-	drm_buddy_fini(mm);
-}
-
-static inline int accmem_buddy_alloc(struct accmem_buddy *mm, u64 size,
-				     u64 min_block, struct list_head *blocks)
-{
-	return drm_buddy_alloc_blocks(mm, 0, mm->size, size, min_block,
-				      blocks, 0);
-}
-
-static inline int accmem_buddy_trim(struct accmem_buddy *mm, u64 size,
-				    struct list_head *blocks)
-{
-	return drm_buddy_block_trim(mm, size, blocks);
-}
-
-static inline void accmem_buddy_free(struct accmem_buddy *mm,
-				     struct list_head *blocks)
-{
-	drm_buddy_free_list(mm, blocks);
-}
-
-static inline u64 accmem_buddy_block_offset(struct accmem_buddy_block *b)
-{
-	return drm_buddy_block_offset(b);
-}
-
-static inline u64 accmem_buddy_block_size(struct accmem_buddy *mm,
-					  struct accmem_buddy_block *b)
-{
-	return drm_buddy_block_size(mm, b);
-}
+#define accmem_buddy			drm_buddy
+#define accmem_buddy_block		drm_buddy_block
+#define accmem_buddy_init		drm_buddy_init
+#define accmem_buddy_fini		drm_buddy_fini
+#define accmem_buddy_alloc_blocks	drm_buddy_alloc_blocks
+#define accmem_buddy_block_offset	drm_buddy_block_offset
+#define accmem_buddy_block_size		drm_buddy_block_size
+#define accmem_buddy_trim		drm_buddy_block_trim
+#define accmem_buddy_free_list		drm_buddy_free_list
 #endif
 
 #ifndef accmem_buddy_set_lock

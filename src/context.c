@@ -1,30 +1,30 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * accmem: the single-tenant context.
+ * accmem: the single-tenant context and the open device file.
  *
- * A device has at most one context. It is created by open() when the
- * device is idle and lives until the device file is closed *and* every
- * allocation of the tenancy has been released (which requires every dma-buf
- * exported from it to be gone) and scrubbed. Until then open() fails with
- * -EBUSY, so no other tenant can ever see memory an importer may still
- * access.
+ * A device has at most one context. open() creates it when the device is
+ * idle, together with the open file's own object (struct accmem_file: the
+ * file's reference on the context and the handle table). The context lives
+ * until the device file is closed *and* every allocation of the tenancy has
+ * been released (which requires every dma-buf exported from it to be gone)
+ * and scrubbed. Until then open() fails with -EBUSY, so no other tenant can
+ * ever see memory an importer may still access.
+ *
+ * The file's handles reference buffers, buffers reference the context, and
+ * nothing references the file: closing it drops the handles and then its
+ * reference on the context, with no cycle to break.
  *
  * Copyright (C) 2026 The accmem authors
  */
+#include <linux/lockdep.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 
 #include "accmem.h"
 
-/**
- * accmem_ctx_open() - start a tenancy
- * @adev: device
- * @out: the new context, holding the device file's reference
- *
- * Return: 0; -EBUSY while another tenancy or a scrub is in progress;
- * -ENODEV when the device was removed; -ENOMEM.
- */
-int accmem_ctx_open(struct accmem_device *adev, struct accmem_ctx **out)
+/* A new tenancy holding the reference of the file that opens it. */
+static int accmem_ctx_create(struct accmem_device *adev,
+			     struct accmem_ctx **out)
 {
 	struct accmem_ctx *ctx;
 	int ret = 0;
@@ -34,7 +34,6 @@ int accmem_ctx_open(struct accmem_device *adev, struct accmem_ctx **out)
 		return -ENOMEM;
 
 	kref_init(&ctx->ref);
-	xa_init_flags(&ctx->handles, XA_FLAGS_ALLOC1);
 	ctx->owner_pid = task_tgid_vnr(current);
 	ctx->adev = adev;
 
@@ -59,17 +58,49 @@ int accmem_ctx_open(struct accmem_device *adev, struct accmem_ctx **out)
 }
 
 /**
- * accmem_ctx_close() - the device file was released
- * @ctx: context
+ * accmem_file_open() - open the device file: start a tenancy
+ * @adev: device
+ * @out: the open file's object, holding a reference on the new context
  *
- * Drops every handle and the file's reference. Memory still exported stays
- * allocated (and the tenancy alive) until its dma-bufs are released.
+ * Return: 0; -EBUSY while another tenancy or a scrub is in progress;
+ * -ENODEV when the device was removed; -ENOMEM.
  */
-void accmem_ctx_close(struct accmem_ctx *ctx)
+int accmem_file_open(struct accmem_device *adev, struct accmem_file **out)
 {
+	struct accmem_file *afile;
+	int ret;
+
+	afile = kzalloc(sizeof(*afile), GFP_KERNEL);
+	if (!afile)
+		return -ENOMEM;
+
+	ret = accmem_ctx_create(adev, &afile->ctx);
+	if (ret) {
+		kfree(afile);
+		return ret;
+	}
+	xa_init_flags(&afile->handles, XA_FLAGS_ALLOC1);
+	*out = afile;
+	return 0;
+}
+
+/**
+ * accmem_file_release() - the device file was released
+ * @afile: the open file
+ *
+ * Drops every handle, then the file's reference on the context. Memory
+ * still exported stays allocated (and the tenancy alive) until its dma-bufs
+ * are released.
+ */
+void accmem_file_release(struct accmem_file *afile)
+{
+	struct accmem_ctx *ctx = afile->ctx;
 	struct accmem_device *adev = ctx->adev;
 
-	accmem_ctx_drop_handles(ctx);
+	accmem_file_drop_handles(afile);
+	WARN_ON_ONCE(!xa_empty(&afile->handles));
+	xa_destroy(&afile->handles);
+	kfree(afile);
 
 	mutex_lock(&adev->lock);
 	adev->file_open = false;
@@ -92,9 +123,6 @@ static void accmem_ctx_release(struct kref *ref)
 	struct accmem_ctx *ctx = container_of(ref, struct accmem_ctx, ref);
 	struct accmem_device *adev = ctx->adev;
 
-	WARN_ON_ONCE(!xa_empty(&ctx->handles));
-	xa_destroy(&ctx->handles);
-
 	mutex_lock(&adev->lock);
 	adev->ctx = NULL;
 	mutex_unlock(&adev->lock);
@@ -113,35 +141,6 @@ static void accmem_ctx_release(struct kref *ref)
  */
 void accmem_ctx_put(struct accmem_ctx *ctx)
 {
+	lockdep_assert_not_held(&ctx->adev->lock);
 	kref_put(&ctx->ref, accmem_ctx_release);
-}
-
-/**
- * accmem_device_state() - lifecycle state for sysfs
- * @adev: device
- *
- * idle: no tenant. owned: the tenant has the device file open. draining:
- * the file is closed but dma-bufs are alive. scrubbing: nothing is exported
- * any more and memory is being zeroed (also during the initial scrub).
- * gone: the device was removed.
- *
- * Return: the state's name.
- */
-const char *accmem_device_state(struct accmem_device *adev)
-{
-	const char *state;
-
-	mutex_lock(&adev->lock);
-	if (adev->gone)
-		state = "gone";
-	else if (adev->file_open)
-		state = "owned";
-	else if (adev->ctx && atomic_read(&adev->stats.live_exports))
-		state = "draining";
-	else if (adev->ctx || adev->probe_scrub)
-		state = "scrubbing";
-	else
-		state = "idle";
-	mutex_unlock(&adev->lock);
-	return state;
 }

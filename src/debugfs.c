@@ -14,15 +14,18 @@
  */
 #include <linux/debugfs.h>
 #include <linux/device.h>
+#include <linux/lockdep.h>
 #include <linux/seq_file.h>
 
 #include "accmem.h"
 
-static void accmem_debugfs_export(struct seq_file *m,
-				  struct accmem_dmabuf *exp)
+static void accmem_debugfs_export_locked(struct seq_file *m,
+					 struct accmem_dmabuf *exp)
 {
 	struct accmem_attach *aa;
 	struct accmem_mapping *map;
+
+	lockdep_assert_held(&accmem_buf_dev(exp->buf)->objs_lock);
 
 	seq_printf(m, "  dmabuf ino %lu offset %#llx length %#llx pins %d\n",
 		   exp->ino, exp->offset, exp->length, atomic_read(&exp->pins));
@@ -52,15 +55,17 @@ static int accmem_debugfs_range(void *arg, phys_addr_t phys, u64 len)
 	return 0;
 }
 
-static void accmem_debugfs_ranges(struct seq_file *m,
-				  struct accmem_buffer *buf)
+static void accmem_debugfs_ranges_locked(struct seq_file *m,
+					 struct accmem_buffer *buf)
 {
 	struct accmem_debugfs_walk w = { .m = m };
 
 	/*
 	 * The release work frees the blocks before it unlists the buffer:
 	 * hold a reference to walk them; a buffer being released has none.
+	 * A listed buffer is not freed, so its reference count can be read.
 	 */
+	lockdep_assert_held(&accmem_buf_dev(buf)->objs_lock);
 	if (!kref_get_unless_zero(&buf->ref))
 		return;
 	accmem_buffer_walk(buf, 0, buf->size, accmem_debugfs_range, &w);
@@ -80,9 +85,9 @@ static int accmem_debugfs_buffers_show(struct seq_file *m, void *unused)
 			   buf->handle, buf->dev_addr, buf->size,
 			   buf->flags & ACCMEM_ALLOC_CONTIGUOUS ?
 			   " contiguous" : "", kref_read(&buf->ref));
-		accmem_debugfs_ranges(m, buf);
+		accmem_debugfs_ranges_locked(m, buf);
 		list_for_each_entry(exp, &buf->exports, node)
-			accmem_debugfs_export(m, exp);
+			accmem_debugfs_export_locked(m, exp);
 	}
 	mutex_unlock(&adev->objs_lock);
 	return 0;

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * accmem: device instances, the character device and ioctl dispatch.
+ * accmem: device instances (their creation, the scrub of their memory at
+ * probe, their lifecycle state and removal), the character device and
+ * ioctl dispatch.
  *
  * Copyright (C) 2026 The accmem authors
  */
 #include <linux/fs.h>
 #include <linux/idr.h>
+#include <linux/lockdep.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -13,9 +16,8 @@
 
 static DEFINE_IDA(accmem_ida);
 
-static int accmem_ioctl_info(struct accmem_ctx *ctx, void __user *uarg)
+static int accmem_ioctl_info(struct accmem_device *adev, void __user *uarg)
 {
-	struct accmem_device *adev = ctx->adev;
 	struct accmem_info info;
 
 	memset(&info, 0, sizeof(info));
@@ -35,21 +37,22 @@ static int accmem_ioctl_info(struct accmem_ctx *ctx, void __user *uarg)
 static long accmem_ioctl(struct file *file, unsigned int cmd,
 			 unsigned long arg)
 {
-	struct accmem_ctx *ctx = file->private_data;
+	struct accmem_file *afile = file->private_data;
+	struct accmem_device *adev = afile->ctx->adev;
 	void __user *uarg = (void __user *)arg;
 
-	if (READ_ONCE(ctx->adev->gone))
+	if (READ_ONCE(adev->gone))
 		return -ENODEV;
 
 	switch (cmd) {
 	case ACCMEM_IOC_INFO:
-		return accmem_ioctl_info(ctx, uarg);
+		return accmem_ioctl_info(adev, uarg);
 	case ACCMEM_IOC_ALLOC:
-		return accmem_ioctl_alloc(ctx, uarg);
+		return accmem_ioctl_alloc(afile, uarg);
 	case ACCMEM_IOC_FREE:
-		return accmem_ioctl_free(ctx, uarg);
+		return accmem_ioctl_free(afile, uarg);
 	case ACCMEM_IOC_EXPORT:
-		return accmem_ioctl_export(ctx, uarg);
+		return accmem_ioctl_export(afile, uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -60,20 +63,20 @@ static int accmem_open(struct inode *inode, struct file *file)
 	struct miscdevice *misc = file->private_data;
 	struct accmem_device *adev = container_of(misc, struct accmem_device,
 						  misc);
-	struct accmem_ctx *ctx;
+	struct accmem_file *afile;
 	int ret;
 
-	ret = accmem_ctx_open(adev, &ctx);
+	ret = accmem_file_open(adev, &afile);
 	if (ret)
 		return ret;
 
-	file->private_data = ctx;
+	file->private_data = afile;
 	return 0;
 }
 
 static int accmem_release(struct inode *inode, struct file *file)
 {
-	accmem_ctx_close(file->private_data);
+	accmem_file_release(file->private_data);
 	return 0;
 }
 
@@ -93,7 +96,7 @@ static void accmem_device_release(struct kref *ref)
 	WARN_ON_ONCE(!list_empty(&adev->buffers));
 	accmem_mm_fini(adev);
 	if (adev->ops->release)
-		adev->ops->release(adev);
+		adev->ops->release(adev->backend);
 	ida_free(&accmem_ida, adev->id);
 	mutex_destroy(&adev->objs_lock);
 	mutex_destroy(&adev->mm_lock);
@@ -113,27 +116,24 @@ void accmem_device_get(struct accmem_device *adev)
 /**
  * accmem_device_put() - drop a reference on a device
  * @adev: device; freed, with its backend memory, on the last reference
+ *
+ * Must not be called with accmem_device.lock held: the last reference
+ * frees it.
  */
 void accmem_device_put(struct accmem_device *adev)
 {
+	lockdep_assert_not_held(&adev->lock);
 	kref_put(&adev->ref, accmem_device_release);
 }
 
-/**
- * accmem_device_create() - set up a device instance around backend memory
- * @parent: underlying device, or NULL
- * @ops: backend operations
- * @backend: backend private data, released through @ops->release
- * @mem_size: bytes of device memory, a multiple of PAGE_SIZE
- *
- * The device is not visible until accmem_device_register(). On failure the
- * backend is not released; the caller still owns it.
- *
- * Return: the device holding one reference, or an ERR_PTR.
+/*
+ * A device instance around backend memory, holding one reference, not
+ * visible yet. On failure the backend is not released.
  */
-struct accmem_device *accmem_device_create(struct device *parent,
-					   const struct accmem_backend_ops *ops,
-					   void *backend, u64 mem_size)
+static struct accmem_device *
+accmem_device_create(struct device *parent,
+		     const struct accmem_backend_ops *ops, void *backend,
+		     u64 mem_size)
 {
 	struct accmem_device *adev;
 	int ret;
@@ -175,16 +175,39 @@ err_free:
 	return ERR_PTR(ret);
 }
 
-/**
- * accmem_device_register() - scrub the memory and publish /dev/accmemN
- * @adev: device from accmem_device_create()
- *
- * The memory's content is unknown, so it is scrubbed before the first
- * tenant: open() fails with -EBUSY until that has finished.
- *
- * Return: 0 or a negative errno.
+/*
+ * The memory of a new device has unknown content: zero all of it before
+ * the first tenant. The work holds a device reference of its own, so the
+ * device (and its memory) stays until the scrub is done even if it is
+ * removed at once.
  */
-int accmem_device_register(struct accmem_device *adev)
+static void accmem_device_probe_work(struct work_struct *work)
+{
+	struct accmem_device *adev = container_of(work, struct accmem_device,
+						  probe_work);
+
+	accmem_scrub(adev, 0, adev->mem_size);
+
+	mutex_lock(&adev->lock);
+	adev->probe_scrub = false;
+	mutex_unlock(&adev->lock);
+	accmem_device_put(adev);
+}
+
+static void accmem_device_scrub_probe(struct accmem_device *adev)
+{
+	INIT_WORK(&adev->probe_work, accmem_device_probe_work);
+	adev->probe_scrub = true;
+	accmem_device_get(adev);
+	queue_work(accmem_wq, &adev->probe_work);
+}
+
+/*
+ * Scrubs the memory and publishes /dev/accmemN. The memory's content is
+ * unknown, so it is scrubbed before the first tenant: open() fails with
+ * -EBUSY until that has finished.
+ */
+static int accmem_device_register(struct accmem_device *adev)
 {
 	int ret;
 
@@ -194,7 +217,7 @@ int accmem_device_register(struct accmem_device *adev)
 	adev->misc.parent = adev->parent;
 	adev->misc.groups = accmem_sysfs_groups;
 
-	accmem_scrub_probe(adev);
+	accmem_device_scrub_probe(adev);
 
 	ret = misc_register(&adev->misc);
 	if (ret)
@@ -207,14 +230,51 @@ int accmem_device_register(struct accmem_device *adev)
 }
 
 /**
- * accmem_device_unregister() - remove /dev/accmemN and drop the creator's
+ * accmem_device_add() - make backend memory a device, /dev/accmemN
+ * @parent: underlying device, or NULL
+ * @ops: backend operations
+ * @backend: backend private data; from now on the device owns it and
+ *	releases it through @ops->release, also when this fails
+ * @mem_size: bytes of device memory, a multiple of PAGE_SIZE
+ *
+ * The memory is scrubbed before the first tenant (open() fails with -EBUSY
+ * until then).
+ *
+ * Return: the device, holding the creator's reference (dropped by
+ * accmem_device_remove()), or an ERR_PTR.
+ */
+struct accmem_device *accmem_device_add(struct device *parent,
+					const struct accmem_backend_ops *ops,
+					void *backend, u64 mem_size)
+{
+	struct accmem_device *adev;
+	int ret;
+
+	adev = accmem_device_create(parent, ops, backend, mem_size);
+	if (IS_ERR(adev)) {
+		if (ops->release)
+			ops->release(backend);
+		return adev;
+	}
+
+	ret = accmem_device_register(adev);
+	if (ret) {
+		/* Releases the backend once the probe scrub is done. */
+		accmem_device_put(adev);
+		return ERR_PTR(ret);
+	}
+	return adev;
+}
+
+/**
+ * accmem_device_remove() - remove /dev/accmemN and drop the creator's
  * reference
- * @adev: device
+ * @adev: device from accmem_device_add()
  *
  * A tenant that still holds the device file or dma-bufs keeps the device
  * structure and its memory alive; its ioctls fail with -ENODEV.
  */
-void accmem_device_unregister(struct accmem_device *adev)
+void accmem_device_remove(struct accmem_device *adev)
 {
 	mutex_lock(&adev->lock);
 	adev->gone = true;
@@ -227,4 +287,56 @@ void accmem_device_unregister(struct accmem_device *adev)
 	accmem_debugfs_remove(adev);
 	misc_deregister(&adev->misc);
 	accmem_device_put(adev);
+}
+
+/**
+ * accmem_device_backend() - the backend's private data of a device
+ * @adev: device
+ *
+ * Return: the @backend given to accmem_device_add().
+ */
+void *accmem_device_backend(struct accmem_device *adev)
+{
+	return adev->backend;
+}
+
+/**
+ * accmem_device_name() - the device's name
+ * @adev: device
+ *
+ * Return: "accmemN".
+ */
+const char *accmem_device_name(struct accmem_device *adev)
+{
+	return adev->name;
+}
+
+/**
+ * accmem_device_state() - lifecycle state for sysfs
+ * @adev: device
+ *
+ * idle: no tenant. owned: the tenant has the device file open. draining:
+ * the file is closed but dma-bufs are alive. scrubbing: nothing is exported
+ * any more and memory is being zeroed (also during the initial scrub).
+ * gone: the device was removed.
+ *
+ * Return: the state's name.
+ */
+const char *accmem_device_state(struct accmem_device *adev)
+{
+	const char *state;
+
+	mutex_lock(&adev->lock);
+	if (adev->gone)
+		state = "gone";
+	else if (adev->file_open)
+		state = "owned";
+	else if (adev->ctx && atomic_read(&adev->stats.live_exports))
+		state = "draining";
+	else if (adev->ctx || adev->probe_scrub)
+		state = "scrubbing";
+	else
+		state = "idle";
+	mutex_unlock(&adev->lock);
+	return state;
 }

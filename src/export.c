@@ -20,11 +20,9 @@
 #include <linux/dma-buf.h>
 #include <linux/dma-resv.h>
 #include <linux/file.h>
-#include <linux/iosys-map.h>
 #include <linux/overflow.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
-#include <linux/vmalloc.h>
 
 #include "accmem.h"
 
@@ -205,81 +203,15 @@ static int accmem_dmabuf_mmap(struct dma_buf *dmabuf,
 	return accmem_mmap_range(dmabuf->priv, vma);
 }
 
-struct accmem_vmap_state {
-	struct page **pages;
-	unsigned int count;
-	phys_addr_t phys;
-	unsigned int pieces;
-};
-
-static int accmem_vmap_piece(void *arg, phys_addr_t phys, u64 len)
-{
-	struct accmem_vmap_state *st = arg;
-	unsigned long pfn = PHYS_PFN(phys);
-	unsigned long end = pfn + (len >> PAGE_SHIFT);
-
-	if (!st->pieces++)
-		st->phys = phys;
-	if (st->pages)
-		for (; pfn < end; pfn++)
-			st->pages[st->count++] = pfn_to_page(pfn);
-	return 0;
-}
-
-/* Memory with pages: vmap() them. */
-static int accmem_vmap_pages(struct accmem_dmabuf *exp, struct iosys_map *map)
-{
-	unsigned int npages = exp->length >> PAGE_SHIFT;
-	struct accmem_vmap_state st = { };
-	void *vaddr;
-
-	st.pages = kvmalloc_array(npages, sizeof(*st.pages), GFP_KERNEL);
-	if (!st.pages)
-		return -ENOMEM;
-	accmem_buffer_walk(exp->buf, exp->offset, exp->length,
-			   accmem_vmap_piece, &st);
-	vaddr = vmap(st.pages, npages, VM_MAP, PAGE_KERNEL);
-	kvfree(st.pages);
-	if (!vaddr)
-		return -ENOMEM;
-
-	iosys_map_set_vaddr(map, vaddr);
-	return 0;
-}
-
-/* I/O memory: the backend's mapping, if the range is one piece. */
-static int accmem_vmap_iomem(struct accmem_dmabuf *exp,
-			     struct iosys_map *map)
-{
-	struct accmem_device *adev = accmem_exp_dev(exp);
-	struct accmem_vmap_state st = { };
-
-	accmem_buffer_walk(exp->buf, exp->offset, exp->length,
-			   accmem_vmap_piece, &st);
-	if (st.pieces != 1)
-		return -EOPNOTSUPP;
-	iosys_map_set_vaddr_iomem(map, adev->ops->iomem(adev, st.phys));
-	return 0;
-}
-
 static int accmem_dmabuf_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 {
-	struct accmem_dmabuf *exp = dmabuf->priv;
-	struct accmem_device *adev = accmem_exp_dev(exp);
-
-	if (adev->ops->has_pages)
-		return accmem_vmap_pages(exp, map);
-	if (adev->ops->iomem)
-		return accmem_vmap_iomem(exp, map);
-	return -EOPNOTSUPP;
+	return accmem_vmap_range(dmabuf->priv, map);
 }
 
 static void accmem_dmabuf_vunmap(struct dma_buf *dmabuf,
 				 struct iosys_map *map)
 {
-	/* I/O memory stays mapped by the backend. */
-	if (!map->is_iomem)
-		vunmap(map->vaddr);
+	accmem_vunmap_range(map);
 }
 
 static const struct dma_buf_ops accmem_dmabuf_ops = {
@@ -380,7 +312,7 @@ err_free:
 
 /**
  * accmem_ioctl_export() - ACCMEM_IOC_EXPORT
- * @ctx: context
+ * @afile: the open device file
  * @uarg: struct accmem_export
  *
  * The fd is reserved first, every reference is taken and the result copied
@@ -390,7 +322,7 @@ err_free:
  * Return: 0; -ENOENT for an unknown handle; -EINVAL for bad flags, padding
  * or range; -EDQUOT beyond max_export_bytes; -EMFILE; -ENOMEM; -EFAULT.
  */
-int accmem_ioctl_export(struct accmem_ctx *ctx, void __user *uarg)
+int accmem_ioctl_export(struct accmem_file *afile, void __user *uarg)
 {
 	struct accmem_export args;
 	struct accmem_buffer *buf;
@@ -402,7 +334,7 @@ int accmem_ioctl_export(struct accmem_ctx *ctx, void __user *uarg)
 	if (args.flags & ~ACCMEM_EXPORT_FLAGS || args.pad)
 		return -EINVAL;
 
-	buf = accmem_buffer_lookup(ctx, args.handle);
+	buf = accmem_buffer_lookup(afile, args.handle);
 	if (!buf)
 		return -ENOENT;
 	ret = accmem_export_range_check(args.offset, args.length, buf->size);

@@ -1,17 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * accmem: scatterlists for importers and CPU mappings for user space.
+ * accmem: scatterlists for importers and the CPU views of the memory
+ * (mmap for user space, vmap for the kernel).
  *
- * Both walk the physical memory behind an exported range. Device memory
- * never moves, so neither needs a lock: a buffer's blocks are immutable from
+ * All walk the physical memory behind an exported range. Device memory
+ * never moves, so none needs a lock: a buffer's blocks are immutable from
  * its allocation until its release, which cannot happen while a dma-buf (and
  * therefore a mapping) of it exists.
  *
  * Copyright (C) 2026 The accmem authors
  */
 #include <linux/dma-mapping.h>
+#include <linux/iosys-map.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
+#include <linux/vmalloc.h>
 
 #include "accmem.h"
 
@@ -189,4 +192,93 @@ int accmem_mmap_range(struct accmem_dmabuf *exp, struct vm_area_struct *vma)
 	return accmem_buffer_walk(exp->buf, offset,
 				  vma->vm_end - vma->vm_start,
 				  accmem_mmap_piece, &st);
+}
+
+struct accmem_vmap_state {
+	struct page **pages;
+	unsigned int count;
+	phys_addr_t phys;
+	unsigned int pieces;
+};
+
+static int accmem_vmap_piece(void *arg, phys_addr_t phys, u64 len)
+{
+	struct accmem_vmap_state *st = arg;
+	unsigned long pfn = PHYS_PFN(phys);
+	unsigned long end = pfn + (len >> PAGE_SHIFT);
+
+	if (!st->pieces++)
+		st->phys = phys;
+	if (st->pages)
+		for (; pfn < end; pfn++)
+			st->pages[st->count++] = pfn_to_page(pfn);
+	return 0;
+}
+
+/* Memory with pages: vmap() them. */
+static int accmem_vmap_pages(struct accmem_dmabuf *exp, struct iosys_map *map)
+{
+	unsigned int npages = exp->length >> PAGE_SHIFT;
+	struct accmem_vmap_state st = { };
+	void *vaddr;
+
+	st.pages = kvmalloc_array(npages, sizeof(*st.pages), GFP_KERNEL);
+	if (!st.pages)
+		return -ENOMEM;
+	accmem_buffer_walk(exp->buf, exp->offset, exp->length,
+			   accmem_vmap_piece, &st);
+	vaddr = vmap(st.pages, npages, VM_MAP, PAGE_KERNEL);
+	kvfree(st.pages);
+	if (!vaddr)
+		return -ENOMEM;
+
+	iosys_map_set_vaddr(map, vaddr);
+	return 0;
+}
+
+/* I/O memory: the backend's mapping, if the range is one piece. */
+static int accmem_vmap_iomem(struct accmem_dmabuf *exp,
+			     struct iosys_map *map)
+{
+	struct accmem_device *adev = accmem_buf_dev(exp->buf);
+	struct accmem_vmap_state st = { };
+
+	accmem_buffer_walk(exp->buf, exp->offset, exp->length,
+			   accmem_vmap_piece, &st);
+	if (st.pieces != 1)
+		return -EOPNOTSUPP;
+	iosys_map_set_vaddr_iomem(map, adev->ops->iomem(adev, st.phys));
+	return 0;
+}
+
+/**
+ * accmem_vmap_range() - kernel mapping of an export's memory
+ * @exp: export
+ * @map: receives the mapping
+ *
+ * Memory with pages is vmap()ed; I/O memory gets the backend's own mapping
+ * when the exported range is one physically contiguous piece.
+ *
+ * Return: 0; -EOPNOTSUPP when the backend cannot map the range; -ENOMEM.
+ */
+int accmem_vmap_range(struct accmem_dmabuf *exp, struct iosys_map *map)
+{
+	struct accmem_device *adev = accmem_buf_dev(exp->buf);
+
+	if (adev->ops->has_pages)
+		return accmem_vmap_pages(exp, map);
+	if (adev->ops->iomem)
+		return accmem_vmap_iomem(exp, map);
+	return -EOPNOTSUPP;
+}
+
+/**
+ * accmem_vunmap_range() - undo accmem_vmap_range()
+ * @map: the mapping it returned
+ */
+void accmem_vunmap_range(struct iosys_map *map)
+{
+	/* I/O memory stays mapped by the backend. */
+	if (!map->is_iomem)
+		vunmap(map->vaddr);
 }

@@ -20,6 +20,9 @@
  * @offset: device address
  * @len: bytes
  *
+ * The duration of this call becomes the device's last_scrub_ns: callers
+ * scrub a released buffer block by block, the whole memory at probe.
+ *
  * Context: process context, may sleep.
  */
 void accmem_scrub(struct accmem_device *adev, u64 offset, u64 len)
@@ -39,29 +42,4 @@ void accmem_scrub(struct accmem_device *adev, u64 offset, u64 len)
 	atomic64_add(len, &adev->stats.bytes_scrubbed);
 	atomic64_add(start, &adev->stats.scrub_ns);
 	atomic64_set(&adev->stats.last_scrub_ns, start);
-}
-
-static void accmem_scrub_probe_work(struct work_struct *work)
-{
-	struct accmem_device *adev = container_of(work, struct accmem_device,
-						  probe_work);
-
-	accmem_scrub(adev, 0, adev->mem_size);
-
-	mutex_lock(&adev->lock);
-	adev->probe_scrub = false;
-	mutex_unlock(&adev->lock);
-	accmem_device_put(adev);
-}
-
-/**
- * accmem_scrub_probe() - zero all memory of a new device asynchronously
- * @adev: device; open() returns -EBUSY until the scrub is done
- */
-void accmem_scrub_probe(struct accmem_device *adev)
-{
-	INIT_WORK(&adev->probe_work, accmem_scrub_probe_work);
-	adev->probe_scrub = true;
-	accmem_device_get(adev);
-	queue_work(accmem_wq, &adev->probe_work);
 }

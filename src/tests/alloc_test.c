@@ -13,12 +13,23 @@
 
 static u64 blocks_bytes(struct accmem_device *adev, struct list_head *blocks)
 {
-	struct accmem_buddy_block *block;
+	struct accmem_mm_iter it;
 	u64 sum = 0;
 
-	list_for_each_entry(block, blocks, link)
-		sum += accmem_block_size(adev, block);
+	accmem_mm_for_each_range(&it, adev, blocks)
+		sum += it.size;
 	return sum;
+}
+
+/* Device address of the first range of an allocation. */
+static u64 blocks_start(struct accmem_device *adev, struct list_head *blocks)
+{
+	struct accmem_mm_iter it;
+
+	accmem_mm_iter_init(&it, adev, blocks);
+	if (!accmem_mm_iter_next(&it))
+		return U64_MAX;
+	return it.offset;
 }
 
 /* A contiguous request is one aligned power-of-two block, trimmed back. */
@@ -26,21 +37,19 @@ static void accmem_alloc_contiguous_trim(struct kunit *test)
 {
 	struct accmem_device *adev = accmem_test_device(test, SZ_64M, 0);
 	u64 size = SZ_4M + SZ_1M + PAGE_SIZE;
-	struct accmem_buddy_block *block;
 	struct accmem_buffer *buf;
+	struct accmem_mm_iter it;
 	u64 next;
 
 	buf = accmem_test_buffer(test, adev, size, PAGE_SIZE, true);
 	KUNIT_EXPECT_EQ(test, blocks_bytes(adev, &buf->blocks), size);
 	KUNIT_EXPECT_EQ(test, accmem_mm_free_bytes(adev), SZ_64M - size);
 
-	block = list_first_entry(&buf->blocks, struct accmem_buddy_block, link);
-	next = accmem_block_offset(block);
+	next = blocks_start(adev, &buf->blocks);
 	KUNIT_EXPECT_TRUE(test, IS_ALIGNED(next, SZ_8M));
-	list_for_each_entry(block, &buf->blocks, link) {
-		KUNIT_EXPECT_EQ(test, accmem_block_offset(block), next);
-		next = accmem_block_offset(block) +
-		       accmem_block_size(adev, block);
+	accmem_mm_for_each_range(&it, adev, &buf->blocks) {
+		KUNIT_EXPECT_EQ(test, it.offset, next);
+		next = it.offset + it.size;
 	}
 }
 
@@ -48,13 +57,12 @@ static void accmem_alloc_contiguous_trim(struct kunit *test)
 static void accmem_alloc_contiguous_align(struct kunit *test)
 {
 	struct accmem_device *adev = accmem_test_device(test, SZ_64M, 0);
-	struct accmem_buddy_block *block;
 	struct accmem_buffer *buf;
 
 	accmem_test_buffer(test, adev, PAGE_SIZE, PAGE_SIZE, true);
 	buf = accmem_test_buffer(test, adev, SZ_64K, SZ_16M, true);
-	block = list_first_entry(&buf->blocks, struct accmem_buddy_block, link);
-	KUNIT_EXPECT_TRUE(test, IS_ALIGNED(accmem_block_offset(block), SZ_16M));
+	KUNIT_EXPECT_TRUE(test, IS_ALIGNED(blocks_start(adev, &buf->blocks),
+					   SZ_16M));
 	KUNIT_EXPECT_EQ(test, blocks_bytes(adev, &buf->blocks), (u64)SZ_64K);
 }
 
@@ -62,8 +70,8 @@ static void accmem_alloc_contiguous_align(struct kunit *test)
 static void accmem_alloc_block_align(struct kunit *test)
 {
 	struct accmem_device *adev = accmem_test_device(test, SZ_64M, 0);
-	struct accmem_buddy_block *block;
 	struct accmem_buffer *buf;
+	struct accmem_mm_iter it;
 	unsigned int i;
 
 	/* Fragment the space in 1 MiB steps first. */
@@ -72,11 +80,9 @@ static void accmem_alloc_block_align(struct kunit *test)
 	buf = accmem_test_buffer(test, adev, SZ_8M + SZ_2M, SZ_2M, false);
 	KUNIT_EXPECT_EQ(test, blocks_bytes(adev, &buf->blocks),
 			(u64)SZ_8M + SZ_2M);
-	list_for_each_entry(block, &buf->blocks, link) {
-		KUNIT_EXPECT_GE(test, accmem_block_size(adev, block),
-				(u64)SZ_2M);
-		KUNIT_EXPECT_TRUE(test, IS_ALIGNED(accmem_block_offset(block),
-						   SZ_2M));
+	accmem_mm_for_each_range(&it, adev, &buf->blocks) {
+		KUNIT_EXPECT_GE(test, it.size, (u64)SZ_2M);
+		KUNIT_EXPECT_TRUE(test, IS_ALIGNED(it.offset, SZ_2M));
 	}
 }
 
@@ -158,7 +164,7 @@ static void accmem_alloc_no_overlap(struct kunit *test)
 	const unsigned int npages = mem / PAGE_SIZE;
 	struct accmem_device *adev = accmem_test_device(test, mem, 0);
 	struct rnd_state rnd;
-	struct accmem_buddy_block *block;
+	struct accmem_mm_iter it;
 	unsigned long *used;
 	u64 allocated = 0;
 	LIST_HEAD(all);
@@ -183,11 +189,9 @@ static void accmem_alloc_no_overlap(struct kunit *test)
 			break;
 		}
 		KUNIT_EXPECT_EQ(test, blocks_bytes(adev, &blocks), size);
-		list_for_each_entry(block, &blocks, link) {
-			unsigned int first = accmem_block_offset(block) /
-					     PAGE_SIZE;
-			unsigned int count = accmem_block_size(adev, block) /
-					     PAGE_SIZE;
+		accmem_mm_for_each_range(&it, adev, &blocks) {
+			unsigned int first = it.offset / PAGE_SIZE;
+			unsigned int count = it.size / PAGE_SIZE;
 
 			KUNIT_ASSERT_LE(test, first + count, npages);
 			KUNIT_EXPECT_EQ(test, find_next_bit(used, first + count,

@@ -85,16 +85,15 @@ unsigned int accmem_test_model(struct accmem_buffer *buf, u64 offset,
 			       u64 *len, unsigned int max)
 {
 	struct accmem_device *adev = accmem_buf_dev(buf);
-	struct accmem_buddy_block *block;
+	struct accmem_mm_iter it;
 	unsigned int n = 0;
 	u64 pos = 0;
 
-	list_for_each_entry(block, &buf->blocks, link) {
-		u64 start = accmem_block_offset(block);
+	accmem_mm_for_each_range(&it, adev, &buf->blocks) {
+		u64 start = it.offset;
 		u64 off;
 
-		for (off = 0; off < accmem_block_size(adev, block);
-		     off += PAGE_SIZE, pos += PAGE_SIZE) {
+		for (off = 0; off < it.size; off += PAGE_SIZE, pos += PAGE_SIZE) {
 			phys_addr_t p;
 
 			if (pos < offset || pos - offset >= length)
