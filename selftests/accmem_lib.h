@@ -124,14 +124,25 @@ static inline int accmem_write_file(const char *path, const char *s)
 	return ret;
 }
 
+/* The path @dir/<dev>/@file, <dev> being the device's name (accmem0). */
+static inline void accmem_dev_file(char *path, size_t len, const char *dir,
+				   const char *file)
+{
+	char dev[64];
+
+	snprintf(dev, sizeof(dev), "%s", accmem_dev_path());
+	snprintf(path, len, "%s/%s/%s", dir, basename(dev), file);
+}
+
+#define ACCMEM_SYSFS	"/sys/class/misc"
+#define ACCMEM_DEBUGFS	"/sys/kernel/debug/accmem"
+
 /* Reads /sys/class/misc/<dev>/<attr> into buf; returns 0 or -errno. */
 static inline int accmem_sysfs(const char *attr, char *buf, size_t len)
 {
-	char path[256], dev[64];
+	char path[256];
 
-	snprintf(dev, sizeof(dev), "%s", accmem_dev_path());
-	snprintf(path, sizeof(path), "/sys/class/misc/%s/%s", basename(dev),
-		 attr);
+	accmem_dev_file(path, sizeof(path), ACCMEM_SYSFS, attr);
 	return accmem_read_file(path, buf, len);
 }
 
@@ -153,21 +164,51 @@ static inline double accmem_now(void)
 }
 
 /*
+ * Every wait for something that happens asynchronously (a scrub, a state
+ * change, a device node, a completion) is a named condition polled here,
+ * never a bare sleep: polls @done(@arg) until it returns non-zero or
+ * @seconds have passed. Returns 0, or -ETIMEDOUT.
+ */
+#define ACCMEM_POLL_US	2000
+
+static inline int accmem_poll(int (*done)(void *arg), void *arg,
+			      double seconds)
+{
+	double end = accmem_now() + seconds;
+
+	for (;;) {
+		if (done(arg))
+			return 0;
+		if (accmem_now() >= end)
+			return -ETIMEDOUT;
+		usleep(ACCMEM_POLL_US);
+	}
+}
+
+static inline int accmem_state_is(void *want)
+{
+	char state[32];
+
+	return !accmem_sysfs("state", state, sizeof(state)) &&
+	       !strcmp(state, want);
+}
+
+/*
+ * Waits until the device's state (sysfs "state": idle, owned, draining,
+ * scrubbing) is @state. Returns 0, or -ETIMEDOUT after @seconds.
+ */
+static inline int accmem_wait_state(const char *state, double seconds)
+{
+	return accmem_poll(accmem_state_is, (void *)state, seconds);
+}
+
+/*
  * Waits until the device is idle (the previous tenancy fully scrubbed).
  * Returns 0, or -ETIMEDOUT after @seconds.
  */
 static inline int accmem_wait_idle(double seconds)
 {
-	double end = accmem_now() + seconds;
-	char state[32];
-
-	do {
-		if (!accmem_sysfs("state", state, sizeof(state)) &&
-		    !strcmp(state, "idle"))
-			return 0;
-		usleep(2000);
-	} while (accmem_now() < end);
-	return -ETIMEDOUT;
+	return accmem_wait_state("idle", seconds);
 }
 
 /* Opens the device once it is idle; returns the fd or -errno. */
@@ -179,20 +220,39 @@ static inline int accmem_open_idle(void)
 }
 
 /*
+ * Waits for every scrub queued so far to finish, for a tenant holding
+ * @fd: an ALLOC that finds no room waits for the pending scrubs before it
+ * fails with ENOSPC (Documentation/lifecycle.rst), and more than the
+ * device's memory never fits. Returns 0, or -errno.
+ */
+static inline int accmem_wait_scrubs(int fd)
+{
+	struct accmem_info info;
+	int ret = accmem_info(fd, &info);
+
+	if (ret)
+		return ret;
+	ret = accmem_alloc(fd, info.mem_size + info.page_size, 0, 0);
+	if (ret > 0) {
+		accmem_free(fd, ret);
+		return -EEXIST;
+	}
+	return ret == -ENOSPC ? 0 : ret;
+}
+
+/*
  * For the PCI backend: the BAR of the device's parent whose size is
  * @mem_size, from /sys/class/misc/<dev>/device/resource. Returns 0 and its
  * physical start in @start, or -ENOENT.
  */
 static inline int accmem_bar_start(__u64 mem_size, __u64 *start)
 {
-	char path[256], dev[64];
+	char path[256];
 	unsigned long long s, e, fl;
 	FILE *f;
 	int ret = -ENOENT;
 
-	snprintf(dev, sizeof(dev), "%s", accmem_dev_path());
-	snprintf(path, sizeof(path), "/sys/class/misc/%s/device/resource",
-		 basename(dev));
+	accmem_dev_file(path, sizeof(path), ACCMEM_SYSFS, "device/resource");
 	f = fopen(path, "r");
 	if (!f)
 		return -errno;
@@ -228,15 +288,13 @@ struct accmem_range {
 static inline int accmem_buffer_ranges(__u64 dev_addr, struct accmem_range *r,
 				       int max)
 {
-	char path[256], dev[64], line[256];
+	char path[256], line[256];
 	unsigned long long o, p, l;
 	int n = 0, found = 0, in = 0;
 	const char *a;
 	FILE *f;
 
-	snprintf(dev, sizeof(dev), "%s", accmem_dev_path());
-	snprintf(path, sizeof(path), "/sys/kernel/debug/accmem/%s/buffers",
-		 basename(dev));
+	accmem_dev_file(path, sizeof(path), ACCMEM_DEBUGFS, "buffers");
 	f = fopen(path, "r");
 	if (!f)
 		return -errno;
@@ -259,6 +317,28 @@ static inline int accmem_buffer_ranges(__u64 dev_addr, struct accmem_range *r,
 	}
 	fclose(f);
 	return found ? n : -ENOENT;
+}
+
+/*
+ * Lines of the device's debugfs "buffers" file (its buffers and their
+ * attachments) that contain @a and, unless NULL, @b and @c; or -errno.
+ */
+static inline int accmem_buffers_lines(const char *a, const char *b,
+				       const char *c)
+{
+	char path[256], line[512];
+	int n = 0;
+	FILE *f;
+
+	accmem_dev_file(path, sizeof(path), ACCMEM_DEBUGFS, "buffers");
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, a) && (!b || strstr(line, b)) &&
+		     (!c || strstr(line, c));
+	fclose(f);
+	return n;
 }
 
 /* The physical address of byte @offset of a buffer, ~0 outside @r. */
@@ -342,6 +422,147 @@ static inline long accmem_check_zero(const void *p, size_t len)
 		if (w[i])
 			return i;
 	return -1;
+}
+
+/*
+ * A tenant, the way every selftest becomes one: the device file, one
+ * allocation exported whole as a dma-buf and, if asked, its CPU mapping.
+ * Start it with accmem_tenant_start(); accmem_tenant_leave() ends it.
+ * Fields are -1 / MAP_FAILED when closed, and tests may close them one by
+ * one (then setting them so) to leave in another order.
+ */
+struct accmem_tenant {
+	int fd;				/* the device file */
+	struct accmem_info info;	/* INFO, once open */
+	int h;				/* the allocation's handle */
+	__u64 dev_addr;			/* its device address */
+	__u64 size;
+	int dmabuf;			/* an O_RDWR export of all of it */
+	char *map;			/* its shared CPU mapping */
+};
+
+#define ACCMEM_TENANT_CONTIGUOUS	0x1	/* ACCMEM_ALLOC_CONTIGUOUS */
+#define ACCMEM_TENANT_MAP		0x2	/* keep a RW mapping in map */
+#define ACCMEM_TENANT_FILL		0x4	/* fill with the seed */
+
+#define ACCMEM_TENANT_INIT { .fd = -1, .dmabuf = -1, .map = MAP_FAILED }
+
+static inline void accmem_tenant_init(struct accmem_tenant *t)
+{
+	*t = (struct accmem_tenant)ACCMEM_TENANT_INIT;
+}
+
+/* Says on stderr (a KTAP diagnostic) which step failed; returns @ret. */
+static inline int accmem_tenant_fail(const char *what, int ret)
+{
+	fprintf(stderr, "# accmem tenant: %s failed: %s\n", what,
+		strerror(-ret));
+	return ret;
+}
+
+/*
+ * Becomes the tenant, once the device is idle: opens it and reads its INFO.
+ * Returns 0, or -errno (and says which step failed).
+ */
+static inline int accmem_tenant_open(struct accmem_tenant *t)
+{
+	int ret;
+
+	t->fd = accmem_open_idle();
+	if (t->fd < 0)
+		return accmem_tenant_fail("open", t->fd);
+	ret = accmem_info(t->fd, &t->info);
+	return ret ? accmem_tenant_fail("INFO", ret) : 0;
+}
+
+/*
+ * Opens the device as accmem_tenant_open() does unless @t has it open
+ * already, allocates @size (contiguous with ACCMEM_TENANT_CONTIGUOUS),
+ * exports all of it O_RDWR | O_CLOEXEC, and with ACCMEM_TENANT_FILL fills
+ * it with @seed through a CPU mapping between SYNC START and END; with
+ * ACCMEM_TENANT_MAP the mapping stays in map. Returns 0, or -errno (and
+ * says which step failed; @t holds what was made until then:
+ * accmem_tenant_leave() closes it).
+ */
+static inline int accmem_tenant_start(struct accmem_tenant *t, __u64 size,
+				      unsigned int how, __u32 seed)
+{
+	struct accmem_alloc a = { .size = size };
+	int ret;
+
+	if (t->fd < 0) {
+		ret = accmem_tenant_open(t);
+		if (ret)
+			return ret;
+	}
+	if (how & ACCMEM_TENANT_CONTIGUOUS)
+		a.flags = ACCMEM_ALLOC_CONTIGUOUS;
+	ret = accmem_ioctl(t->fd, ACCMEM_IOC_ALLOC, &a);
+	if (ret)
+		return accmem_tenant_fail("ALLOC", ret);
+	t->h = a.handle;
+	t->dev_addr = a.dev_addr;
+	t->size = size;
+	t->dmabuf = accmem_export(t->fd, t->h, 0, size, O_RDWR | O_CLOEXEC);
+	if (t->dmabuf < 0)
+		return accmem_tenant_fail("EXPORT", t->dmabuf);
+	if (!(how & (ACCMEM_TENANT_MAP | ACCMEM_TENANT_FILL)))
+		return 0;
+	t->map = accmem_mmap(t->dmabuf, size, PROT_READ | PROT_WRITE);
+	if (t->map == MAP_FAILED)
+		return accmem_tenant_fail("mmap", -errno);
+	if (how & ACCMEM_TENANT_FILL) {
+		ret = accmem_sync(t->dmabuf,
+				  DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE);
+		if (ret)
+			return accmem_tenant_fail("SYNC START", ret);
+		accmem_fill(t->map, size, seed);
+		ret = accmem_sync(t->dmabuf,
+				  DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE);
+		if (ret)
+			return accmem_tenant_fail("SYNC END", ret);
+	}
+	if (!(how & ACCMEM_TENANT_MAP)) {
+		munmap(t->map, size);
+		t->map = MAP_FAILED;
+	}
+	return 0;
+}
+
+/*
+ * The tenant leaves: unmaps, closes its dma-buf, then its device file (what
+ * it still has of them). Returns 0, or the first -errno.
+ */
+static inline int accmem_tenant_leave(struct accmem_tenant *t)
+{
+	int ret = 0;
+
+	if (t->map != MAP_FAILED && munmap(t->map, t->size))
+		ret = accmem_tenant_fail("munmap", -errno);
+	if (t->dmabuf >= 0 && close(t->dmabuf) && !ret)
+		ret = accmem_tenant_fail("close dma-buf", -errno);
+	if (t->fd >= 0 && close(t->fd) && !ret)
+		ret = accmem_tenant_fail("close device", -errno);
+	t->map = MAP_FAILED;
+	t->dmabuf = -1;
+	t->fd = -1;
+	return ret;
+}
+
+/*
+ * The tenant leaves while something else still holds one of its dma-bufs
+ * (an importer, an RDMA MR, a GEM handle, a CPU mapping): once it has, the
+ * device is draining. Returns 0, -errno if leaving failed, or -ETIMEDOUT if
+ * the device did not get there within 10 s (the tenancy ended instead).
+ */
+static inline int accmem_tenant_leave_held(struct accmem_tenant *t)
+{
+	int ret = accmem_tenant_leave(t);
+
+	if (ret)
+		return ret;
+	ret = accmem_wait_state("draining", 10);
+	return ret ? accmem_tenant_fail("wait for draining", ret) : 0;
 }
 
 #endif /* ACCMEM_LIB_H */

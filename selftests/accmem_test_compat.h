@@ -6,14 +6,20 @@
  * Every difference between the kernels they build for (Debian's 6.1 and
  * 6.12, Linux 7.3) lives here, and so does their file boilerplate: a device
  * file holds objects (imports) by id, each destroyed by its RELEASE ioctl or
- * when the file closes.
+ * when the file closes; the file operations are accmem_test_fops, for a
+ * struct accmem_test_dev.
  */
 #ifndef _ACCMEM_TEST_COMPAT_H
 #define _ACCMEM_TEST_COMPAT_H
 
+#include <linux/err.h>
 #include <linux/errno.h>
+#include <linux/fs.h>
 #include <linux/gfp.h>
+#include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/slab.h>
 #include <linux/types.h>
 #include <linux/uaccess.h>
 #include <linux/version.h>
@@ -75,6 +81,46 @@ static inline int accmem_test_obj_remove(struct xarray *objs, u32 id,
 	return 0;
 }
 
+/*
+ * Publishes @obj under a new id, stored in *@id (a field of @args), then
+ * copies @args (@size bytes) to @uarg; takes @obj back and destroys it if
+ * either fails. Fill in everything else user space gets back before this.
+ */
+static inline int accmem_test_obj_publish(struct xarray *objs, void *obj,
+					  accmem_test_destroy_fn destroy,
+					  u32 *id, void __user *uarg,
+					  const void *args, size_t size)
+{
+	int ret = accmem_test_obj_add(objs, obj, id);
+
+	if (ret) {
+		destroy(obj);
+		return ret;
+	}
+	if (copy_to_user(uarg, args, size)) {
+		accmem_test_obj_remove(objs, *id, destroy);
+		return -EFAULT;
+	}
+	return 0;
+}
+
+/*
+ * The ioctls on one object: copies their argument (@size bytes) from @uarg
+ * to @args and finds the object whose id is then in *@id (a field of
+ * @args). Returns it, ERR_PTR(-EFAULT) or ERR_PTR(-ENOENT).
+ */
+static inline void *accmem_test_obj_get(struct xarray *objs, void *args,
+					size_t size, const u32 *id,
+					void __user *uarg)
+{
+	void *obj;
+
+	if (copy_from_user(args, uarg, size))
+		return ERR_PTR(-EFAULT);
+	obj = xa_load(objs, *id);
+	return obj ? obj : ERR_PTR(-ENOENT);
+}
+
 /* The RELEASE ioctls: @uarg points to the id, a __u32. */
 static inline int accmem_test_ioctl_release(struct xarray *objs,
 					    void __user *uarg,
@@ -100,5 +146,123 @@ static inline void accmem_test_objs_destroy(struct xarray *objs,
 	}
 	xa_destroy(objs);
 }
+
+/* One ioctl of a test module, on the objects of the file. */
+struct accmem_test_ioctl {
+	unsigned int cmd;
+	int (*fn)(struct xarray *objs, void __user *uarg);
+};
+
+/**
+ * struct accmem_test_dev - a test module's device
+ * @misc: its misc device (ACCMEM_TEST_MISC()); register it with
+ *	misc_register()
+ * @ioctls: the module's ioctls but RELEASE, ending with an empty entry
+ * @release_cmd: the RELEASE ioctl, whose argument is an object's id
+ * @destroy: destroys one object
+ * @serialise: one ioctl of a file at a time (else the module locks)
+ *
+ * Every file opened holds its own objects; the file operations
+ * (accmem_test_fops) are the same for every module.
+ */
+struct accmem_test_dev {
+	struct miscdevice misc;
+	const struct accmem_test_ioctl *ioctls;
+	unsigned int release_cmd;
+	accmem_test_destroy_fn destroy;
+	bool serialise;
+};
+
+/* The misc device /dev/@dev_name of a struct accmem_test_dev. */
+#define ACCMEM_TEST_MISC(dev_name) {		\
+	.minor = MISC_DYNAMIC_MINOR,		\
+	.name = dev_name,			\
+	.fops = &accmem_test_fops,		\
+}
+
+/* An open file of a test module's device. */
+struct accmem_test_file {
+	const struct accmem_test_dev *dev;
+	struct mutex lock; /* serialises the ioctls if dev->serialise */
+	struct xarray objs;
+};
+
+static int accmem_test_open(struct inode *inode, struct file *file)
+{
+	/* misc_open() put the miscdevice there */
+	struct accmem_test_dev *dev = container_of(file->private_data,
+						   struct accmem_test_dev,
+						   misc);
+	struct accmem_test_file *f = kzalloc(sizeof(*f), GFP_KERNEL);
+
+	if (!f)
+		return -ENOMEM;
+	f->dev = dev;
+	mutex_init(&f->lock);
+	accmem_test_objs_init(&f->objs);
+	file->private_data = f;
+	return 0;
+}
+
+static int accmem_test_release(struct inode *inode, struct file *file)
+{
+	struct accmem_test_file *f = file->private_data;
+
+	accmem_test_objs_destroy(&f->objs, f->dev->destroy);
+	mutex_destroy(&f->lock);
+	kfree(f);
+	return 0;
+}
+
+static long accmem_test_do_ioctl(struct accmem_test_file *f,
+				 unsigned int cmd, void __user *uarg)
+{
+	const struct accmem_test_ioctl *i;
+
+	if (cmd == f->dev->release_cmd)
+		return accmem_test_ioctl_release(&f->objs, uarg,
+						 f->dev->destroy);
+	for (i = f->dev->ioctls; i->fn; i++)
+		if (i->cmd == cmd)
+			return i->fn(&f->objs, uarg);
+	return -ENOTTY;
+}
+
+static long accmem_test_ioctl(struct file *file, unsigned int cmd,
+			      unsigned long arg)
+{
+	struct accmem_test_file *f = file->private_data;
+	void __user *uarg = (void __user *)arg;
+	long ret;
+
+	if (!f->dev->serialise)
+		return accmem_test_do_ioctl(f, cmd, uarg);
+	mutex_lock(&f->lock);
+	ret = accmem_test_do_ioctl(f, cmd, uarg);
+	mutex_unlock(&f->lock);
+	return ret;
+}
+
+static const struct file_operations accmem_test_fops = {
+	.owner = THIS_MODULE,
+	.open = accmem_test_open,
+	.release = accmem_test_release,
+	.unlocked_ioctl = accmem_test_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+};
+
+static inline int accmem_test_dev_register(struct accmem_test_dev *dev)
+{
+	return misc_register(&dev->misc);
+}
+
+static inline void accmem_test_dev_deregister(struct accmem_test_dev *dev)
+{
+	misc_deregister(&dev->misc);
+}
+
+/* For a module that is its device and nothing more: loading registers it. */
+#define module_accmem_test_dev(dev) \
+	module_driver(dev, accmem_test_dev_register, accmem_test_dev_deregister)
 
 #endif /* _ACCMEM_TEST_COMPAT_H */

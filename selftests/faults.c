@@ -44,20 +44,7 @@ static const char *const knobs[][2] = {
 /* Attachments the device's debugfs lists right now. */
 static int attachments(void)
 {
-	char path[128], dev[64], line[256];
-	int n = 0;
-	FILE *f;
-
-	snprintf(dev, sizeof(dev), "%s", accmem_dev_path());
-	snprintf(path, sizeof(path), "/sys/kernel/debug/accmem/%s/buffers",
-		 basename(dev));
-	f = fopen(path, "r");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f))
-		n += !!strstr(line, "attachment ");
-	fclose(f);
-	return n;
+	return accmem_buffers_lines("attachment ", NULL, NULL);
 }
 
 /* What the operations work on. */

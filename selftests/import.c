@@ -16,6 +16,7 @@
 #include "accmem_imp.h"
 
 #define SEED 0x1badcafeu
+#define SIZE (8 * SZ_1M)
 #define MAX_RANGES 64
 
 /* Where a buffer's memory is, from accmem's debugfs. */
@@ -23,9 +24,6 @@ struct ranges {
 	struct accmem_range r[MAX_RANGES];
 	int n;
 };
-
-/* The importing device sits behind an IOMMU (e.g. a vIOMMU run). */
-static int behind_iommu;
 
 /* How debugfs names the importing device: see accmem_importer's pci_dev. */
 static const char *importer_name(void)
@@ -41,20 +39,6 @@ static const char *importer_name(void)
 	return name;
 }
 
-/* Imports; returns the import id or -errno; fills @out if not NULL. */
-static int imp_import(int imp, int dmabuf, __u32 mode, __u64 max_seg,
-		      struct accmem_imp_import *out)
-{
-	struct accmem_imp_import a;
-	int ret = accmem_imp_import(imp, dmabuf, mode, max_seg, &a);
-
-	if (ret >= 0)
-		behind_iommu = a.iommu;
-	if (out)
-		*out = a;
-	return ret;
-}
-
 static int imp_sg(int imp, __u32 id, struct accmem_imp_seg *segs, __u32 n)
 {
 	struct accmem_imp_sg a = {
@@ -65,72 +49,72 @@ static int imp_sg(int imp, __u32 id, struct accmem_imp_seg *segs, __u32 n)
 	return ret ? ret : (int)a.count;
 }
 
+/* The accmem_importer test module, and what its imports showed. */
+struct importer {
+	int fd;
+	int iommu;	/* its DMA is translated (a vIOMMU run) */
+};
+
 FIXTURE(import)
 {
 	int pci;	/* PCI BAR backend: P2P importers only, no pages */
 	__u64 bar;	/* its BAR's physical start */
-	int fd;
-	int imp;
-	int h;
-	__u64 dev_addr;	/* of the contiguous allocation */
+	struct importer imp;
+	struct accmem_tenant t;	/* a contiguous allocation, mapped */
 	struct ranges mem;	/* where its memory is */
-	int dmabuf;
-	__u64 size;
-	void *map;
 };
 
 FIXTURE_SETUP(import)
 {
-	self->imp = accmem_imp_open();
-	ASSERT_LE(0, self->imp) {
+	accmem_tenant_init(&self->t);
+	self->imp.fd = accmem_imp_open();
+	ASSERT_LE(0, self->imp.fd) {
 		TH_LOG("accmem_importer test module missing: %s",
 		       "make test-modules; ACCMEM_IMPORTER=path.ko");
 	}
-	struct accmem_info info;
-
-	self->size = 8 * SZ_1M;
-	self->fd = accmem_open_idle();
-	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, accmem_info(self->fd, &info));
-	self->pci = info.backend == ACCMEM_BACKEND_PCI;
+	ASSERT_EQ(0, accmem_tenant_start(&self->t, SIZE,
+					 ACCMEM_TENANT_CONTIGUOUS |
+					 ACCMEM_TENANT_MAP | ACCMEM_TENANT_FILL,
+					 SEED));
+	self->pci = self->t.info.backend == ACCMEM_BACKEND_PCI;
 	if (self->pci)
-		ASSERT_EQ(0, accmem_bar_start(info.mem_size, &self->bar));
-	{
-		struct accmem_alloc a = {
-			.size = self->size, .flags = ACCMEM_ALLOC_CONTIGUOUS,
-		};
-
-		ASSERT_EQ(0, accmem_ioctl(self->fd, ACCMEM_IOC_ALLOC, &a));
-		self->h = a.handle;
-		self->dev_addr = a.dev_addr;
-	}
-	self->mem.n = accmem_buffer_ranges(self->dev_addr, self->mem.r,
+		ASSERT_EQ(0, accmem_bar_start(self->t.info.mem_size,
+					      &self->bar));
+	self->mem.n = accmem_buffer_ranges(self->t.dev_addr, self->mem.r,
 					   MAX_RANGES);
 	ASSERT_LT(0, self->mem.n) {
 		TH_LOG("no ranges in debugfs (mounted?): %d", self->mem.n);
 	}
 	ASSERT_GE(MAX_RANGES, self->mem.n);
-	self->dmabuf = accmem_export(self->fd, self->h, 0, self->size,
-				     O_RDWR | O_CLOEXEC);
-	ASSERT_LE(0, self->dmabuf);
-	self->map = accmem_mmap(self->dmabuf, self->size,
-				PROT_READ | PROT_WRITE);
-	ASSERT_NE(MAP_FAILED, self->map);
-	accmem_fill(self->map, self->size, SEED);
 }
 
 FIXTURE_TEARDOWN(import)
 {
 	accmem_set_param("max_pin_bytes", 0);
 	accmem_set_param("max_export_bytes", 0);
-	if (self->map != MAP_FAILED)
-		munmap(self->map, self->size);
-	close(self->imp);
-	close(self->dmabuf);
-	close(self->fd);
+	close(self->imp.fd);
+	accmem_tenant_leave(&self->t);
 	EXPECT_EQ(0, accmem_wait_idle(60));
 	EXPECT_EQ(0, accmem_sysfs_num("pins"));
 	EXPECT_EQ(0, accmem_sysfs_num("exports"));
+}
+
+/*
+ * Imports @dmabuf as ACCMEM_IMP_@mode with segments of at most @max_seg
+ * (0: 2 GiB) and notes whether the importer is behind an IOMMU; returns
+ * the import id or -errno; fills @out if not NULL.
+ */
+static int imp_import(struct importer *imp, int dmabuf, __u32 mode,
+		      __u64 max_seg, struct accmem_imp_import *out)
+{
+	struct accmem_imp_import a;
+	int ret = accmem_imp_import(imp->fd, dmabuf, mode, max_seg, &a);
+
+	if (ret >= 0)
+		imp->iommu = a.iommu;
+	if (out)
+		*out = a;
+	return ret;
 }
 
 /*
@@ -141,7 +125,7 @@ FIXTURE_TEARDOWN(import)
  * (emulated) or inside the BAR (PCI).
  */
 static void check_segments(struct __test_metadata *_metadata,
-			   const struct ranges *mem,
+			   const struct ranges *mem, const struct importer *imp,
 			   const struct accmem_imp_seg *s, int n, __u64 off,
 			   __u64 len, __u64 max_seg)
 {
@@ -155,7 +139,7 @@ static void check_segments(struct __test_metadata *_metadata,
 		EXPECT_LT(0, s[i].len);
 		phys = accmem_range_phys(mem->r, mem->n, pos);
 		pos += s[i].len;
-		if (behind_iommu)
+		if (imp->iommu)
 			continue;
 		/* no IOMMU: DMA addresses are the memory's */
 		EXPECT_EQ(phys, s[i].addr) {
@@ -188,10 +172,10 @@ TEST_F(import, debugfs_ranges)
 		if (i)
 			EXPECT_NE(r[i - 1].phys + r[i - 1].len, r[i].phys);
 		if (self->pci)
-			EXPECT_EQ(self->bar + self->dev_addr + off, r[i].phys);
+			EXPECT_EQ(self->bar + self->t.dev_addr + off, r[i].phys);
 		off += r[i].len;
 	}
-	EXPECT_EQ(self->size, off);
+	EXPECT_EQ(self->t.size, off);
 	/* contiguous per 4 MiB block at least (emulated), or all (BAR) */
 	EXPECT_GE(self->pci ? 1 : 2, self->mem.n);
 }
@@ -204,23 +188,24 @@ TEST_F(import, static_attach_segments)
 
 	if (self->pci) {
 		/* BAR memory: a non-P2P importer is refused, loudly */
-		EXPECT_EQ(-EOPNOTSUPP, imp_import(self->imp, self->dmabuf,
+		EXPECT_EQ(-EOPNOTSUPP, imp_import(&self->imp, self->t.dmabuf,
 						  ACCMEM_IMP_STATIC, SZ_1M,
 						  NULL));
 		EXPECT_EQ(0, accmem_sysfs_num("pins"));
 		return;
 	}
-	id = imp_import(self->imp, self->dmabuf, ACCMEM_IMP_STATIC, SZ_1M,
+	id = imp_import(&self->imp, self->t.dmabuf, ACCMEM_IMP_STATIC, SZ_1M,
 			&info);
 	ASSERT_LT(0, id);
-	EXPECT_EQ(self->size, info.size);
-	n = imp_sg(self->imp, id, segs, 64);
+	EXPECT_EQ(self->t.size, info.size);
+	n = imp_sg(self->imp.fd, id, segs, 64);
 	ASSERT_LT(0, n);
 	EXPECT_EQ(info.nents, n);
 	/* 8 MiB in segments of at most 1 MiB: exactly 8 */
 	EXPECT_EQ(8, n);
-	check_segments(_metadata, &self->mem, segs, n, 0, self->size, SZ_1M);
-	EXPECT_EQ(0, accmem_imp_release(self->imp, id));
+	check_segments(_metadata, &self->mem, &self->imp, segs, n,
+		       0, self->t.size, SZ_1M);
+	EXPECT_EQ(0, accmem_imp_release(self->imp.fd, id));
 }
 
 /*
@@ -234,10 +219,10 @@ TEST_F(import, dma_addresses)
 	__u64 off = 0;
 	int id, n, i, same = 0;
 
-	id = imp_import(self->imp, self->dmabuf, ACCMEM_IMP_DYN_PIN, SZ_1M,
+	id = imp_import(&self->imp, self->t.dmabuf, ACCMEM_IMP_DYN_PIN, SZ_1M,
 			&info);
 	ASSERT_LT(0, id);
-	n = imp_sg(self->imp, id, segs, 64);
+	n = imp_sg(self->imp.fd, id, segs, 64);
 	ASSERT_LT(0, n);
 	for (i = 0; i < n; i++) {
 		same += segs[i].addr == accmem_range_phys(self->mem.r,
@@ -247,7 +232,7 @@ TEST_F(import, dma_addresses)
 	TH_LOG("%s importer: %d of %d segments at their physical address",
 	       info.iommu ? "IOMMU-translated" : "direct", same, n);
 	EXPECT_EQ(info.iommu ? 0 : n, same);
-	EXPECT_EQ(0, accmem_imp_release(self->imp, id));
+	EXPECT_EQ(0, accmem_imp_release(self->imp.fd, id));
 }
 
 TEST_F(import, large_segments_merge)
@@ -255,31 +240,32 @@ TEST_F(import, large_segments_merge)
 	struct accmem_imp_seg segs[64];
 	int id, n;
 
-	id = imp_import(self->imp, self->dmabuf, ACCMEM_IMP_DYN_PIN, 0, NULL);
+	id = imp_import(&self->imp, self->t.dmabuf, ACCMEM_IMP_DYN_PIN, 0, NULL);
 	ASSERT_LT(0, id);
-	n = imp_sg(self->imp, id, segs, 64);
+	n = imp_sg(self->imp.fd, id, segs, 64);
 	ASSERT_LT(0, n);
 	/* contiguous per 4 MiB block at least (emulated), or all (BAR) */
 	EXPECT_GE(self->pci ? 1 : 2, n);
-	check_segments(_metadata, &self->mem, segs, n, 0, self->size,
-		       1ULL << 31);
-	EXPECT_EQ(0, accmem_imp_release(self->imp, id));
+	check_segments(_metadata, &self->mem, &self->imp, segs, n,
+		       0, self->t.size, 1ULL << 31);
+	EXPECT_EQ(0, accmem_imp_release(self->imp.fd, id));
 }
 
 TEST_F(import, small_max_segment)
 {
 	struct accmem_imp_seg *segs;
-	int id, n, want = self->size / 65536;
+	int id, n, want = self->t.size / 65536;
 
 	segs = calloc(want + 1, sizeof(*segs));
 	ASSERT_NE(NULL, segs);
-	id = imp_import(self->imp, self->dmabuf, ACCMEM_IMP_DYN_PIN, 65536,
+	id = imp_import(&self->imp, self->t.dmabuf, ACCMEM_IMP_DYN_PIN, 65536,
 			NULL);
 	ASSERT_LT(0, id);
-	n = imp_sg(self->imp, id, segs, want + 1);
+	n = imp_sg(self->imp.fd, id, segs, want + 1);
 	EXPECT_EQ(want, n);
-	check_segments(_metadata, &self->mem, segs, n, 0, self->size, 65536);
-	EXPECT_EQ(0, accmem_imp_release(self->imp, id));
+	check_segments(_metadata, &self->mem, &self->imp, segs, n,
+		       0, self->t.size, 65536);
+	EXPECT_EQ(0, accmem_imp_release(self->imp.fd, id));
 	free(segs);
 }
 
@@ -289,23 +275,23 @@ TEST_F(import, subrange_export)
 	__u8 *buf;
 	int sub, id, n;
 
-	sub = accmem_export(self->fd, self->h, 3 * SZ_1M, 2 * SZ_1M, O_RDWR);
+	sub = accmem_export(self->t.fd, self->t.h, 3 * SZ_1M, 2 * SZ_1M, O_RDWR);
 	ASSERT_LE(0, sub);
-	id = imp_import(self->imp, sub, ACCMEM_IMP_DYN_PIN, SZ_1M, NULL);
+	id = imp_import(&self->imp, sub, ACCMEM_IMP_DYN_PIN, SZ_1M, NULL);
 	ASSERT_LT(0, id);
-	n = imp_sg(self->imp, id, segs, 64);
+	n = imp_sg(self->imp.fd, id, segs, 64);
 	EXPECT_EQ(2, n);
-	check_segments(_metadata, &self->mem, segs, n, 3 * SZ_1M, 2 * SZ_1M,
-		       SZ_1M);
+	check_segments(_metadata, &self->mem, &self->imp, segs, n,
+		       3 * SZ_1M, 2 * SZ_1M, SZ_1M);
 
 	/* the importer's view is exactly bytes [3 MiB, 5 MiB) */
 	buf = malloc(2 * SZ_1M);
 	ASSERT_NE(NULL, buf);
-	ASSERT_EQ(0, accmem_imp_rw(self->imp, id, 0, 0, buf, 2 * SZ_1M));
-	EXPECT_EQ(0, memcmp(buf, (__u8 *)self->map + 3 * SZ_1M, 2 * SZ_1M));
+	ASSERT_EQ(0, accmem_imp_rw(self->imp.fd, id, 0, 0, buf, 2 * SZ_1M));
+	EXPECT_EQ(0, memcmp(buf, (__u8 *)self->t.map + 3 * SZ_1M, 2 * SZ_1M));
 	free(buf);
 	close(sub);
-	EXPECT_EQ(0, accmem_imp_release(self->imp, id));
+	EXPECT_EQ(0, accmem_imp_release(self->imp.fd, id));
 }
 
 TEST_F(import, importer_writes_cpu_reads)
@@ -314,18 +300,18 @@ TEST_F(import, importer_writes_cpu_reads)
 	char back[sizeof(msg)];
 	int id;
 
-	id = imp_import(self->imp, self->dmabuf, ACCMEM_IMP_DYN_PIN, 0, NULL);
+	id = imp_import(&self->imp, self->t.dmabuf, ACCMEM_IMP_DYN_PIN, 0, NULL);
 	ASSERT_LT(0, id);
-	ASSERT_EQ(0, accmem_imp_rw(self->imp, id, 1, 4096, msg, sizeof(msg)));
-	ASSERT_EQ(0, accmem_sync(self->dmabuf,
+	ASSERT_EQ(0, accmem_imp_rw(self->imp.fd, id, 1, 4096, msg, sizeof(msg)));
+	ASSERT_EQ(0, accmem_sync(self->t.dmabuf,
 				 DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
-	EXPECT_EQ(0, memcmp((char *)self->map + 4096, msg, sizeof(msg)));
-	ASSERT_EQ(0, accmem_sync(self->dmabuf,
+	EXPECT_EQ(0, memcmp((char *)self->t.map + 4096, msg, sizeof(msg)));
+	ASSERT_EQ(0, accmem_sync(self->t.dmabuf,
 				 DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
-	ASSERT_EQ(0, accmem_imp_rw(self->imp, id, 0, 4096, back, sizeof(back)));
+	ASSERT_EQ(0, accmem_imp_rw(self->imp.fd, id, 0, 4096, back, sizeof(back)));
 	EXPECT_EQ(0, memcmp(back, msg, sizeof(msg)));
-	EXPECT_EQ(-EINVAL, accmem_imp_rw(self->imp, id, 0, self->size, back, 1));
-	EXPECT_EQ(0, accmem_imp_release(self->imp, id));
+	EXPECT_EQ(-EINVAL, accmem_imp_rw(self->imp.fd, id, 0, self->t.size, back, 1));
+	EXPECT_EQ(0, accmem_imp_release(self->imp.fd, id));
 }
 
 TEST_F(import, pins_counted)
@@ -333,18 +319,18 @@ TEST_F(import, pins_counted)
 	struct accmem_imp_state st = { 0 };
 	int a, b;
 
-	a = imp_import(self->imp, self->dmabuf, ACCMEM_IMP_DYN_PIN, 0, NULL);
+	a = imp_import(&self->imp, self->t.dmabuf, ACCMEM_IMP_DYN_PIN, 0, NULL);
 	ASSERT_LT(0, a);
 	EXPECT_EQ(1, accmem_sysfs_num("pins"));
 	st.id = a;
-	ASSERT_EQ(0, accmem_ioctl(self->imp, ACCMEM_IMP_STATE, &st));
+	ASSERT_EQ(0, accmem_ioctl(self->imp.fd, ACCMEM_IMP_STATE, &st));
 	EXPECT_EQ(1, st.pinned);
-	b = imp_import(self->imp, self->dmabuf, ACCMEM_IMP_DYN_PIN, 0, NULL);
+	b = imp_import(&self->imp, self->t.dmabuf, ACCMEM_IMP_DYN_PIN, 0, NULL);
 	ASSERT_LT(0, b);
 	EXPECT_EQ(2, accmem_sysfs_num("pins"));
-	EXPECT_EQ(0, accmem_imp_release(self->imp, a));
+	EXPECT_EQ(0, accmem_imp_release(self->imp.fd, a));
 	EXPECT_EQ(1, accmem_sysfs_num("pins"));
-	EXPECT_EQ(0, accmem_imp_release(self->imp, b));
+	EXPECT_EQ(0, accmem_imp_release(self->imp.fd, b));
 	EXPECT_EQ(0, accmem_sysfs_num("pins"));
 }
 
@@ -354,18 +340,18 @@ TEST_F(import, move_notify_never_called)
 	struct accmem_imp_seg segs[64];
 	int id, n;
 
-	id = imp_import(self->imp, self->dmabuf, ACCMEM_IMP_DYN_MOVE, 0, NULL);
+	id = imp_import(&self->imp, self->t.dmabuf, ACCMEM_IMP_DYN_MOVE, 0, NULL);
 	ASSERT_LT(0, id);
-	n = imp_sg(self->imp, id, segs, 64);
+	n = imp_sg(self->imp.fd, id, segs, 64);
 	ASSERT_LT(0, n);
-	check_segments(_metadata, &self->mem, segs, n, 0, self->size,
-		       1ULL << 31);
+	check_segments(_metadata, &self->mem, &self->imp, segs, n,
+		       0, self->t.size, 1ULL << 31);
 	/* the memory never moves: nothing to invalidate, ever */
-	EXPECT_EQ(0, accmem_free(self->fd, self->h));
+	EXPECT_EQ(0, accmem_free(self->t.fd, self->t.h));
 	st.id = id;
-	ASSERT_EQ(0, accmem_ioctl(self->imp, ACCMEM_IMP_STATE, &st));
+	ASSERT_EQ(0, accmem_ioctl(self->imp.fd, ACCMEM_IMP_STATE, &st));
 	EXPECT_EQ(0, st.moves);
-	EXPECT_EQ(0, accmem_imp_release(self->imp, id));
+	EXPECT_EQ(0, accmem_imp_release(self->imp.fd, id));
 }
 
 TEST_F(import, importer_holds_tenancy)
@@ -374,39 +360,27 @@ TEST_F(import, importer_holds_tenancy)
 	int id;
 
 	/* The seeds' scenario: an MR-like pinned import outlives tenant A. */
-	id = imp_import(self->imp, self->dmabuf, ACCMEM_IMP_DYN_PIN, 0, NULL);
+	id = imp_import(&self->imp, self->t.dmabuf, ACCMEM_IMP_DYN_PIN, 0, NULL);
 	ASSERT_LT(0, id);
-	munmap(self->map, self->size);
-	self->map = MAP_FAILED;
-	ASSERT_EQ(0, close(self->dmabuf));
-	ASSERT_EQ(0, close(self->fd));
-	self->dmabuf = -1;
-	self->fd = -1;
-
-	usleep(100000);
+	ASSERT_EQ(0, accmem_tenant_leave_held(&self->t));
 	EXPECT_EQ(-EBUSY, accmem_open());
 	EXPECT_EQ(1, accmem_sysfs_num("exports"));
-	EXPECT_EQ(self->size, (__u64)accmem_sysfs_num("mem_used"));
-	buf = malloc(self->size);
+	EXPECT_EQ(self->t.size, (__u64)accmem_sysfs_num("mem_used"));
+	buf = malloc(self->t.size);
 	ASSERT_NE(NULL, buf);
-	ASSERT_EQ(0, accmem_imp_rw(self->imp, id, 0, 0, buf, self->size));
-	EXPECT_EQ(-1, accmem_check(buf, self->size, SEED));
+	ASSERT_EQ(0, accmem_imp_rw(self->imp.fd, id, 0, 0, buf, self->t.size));
+	EXPECT_EQ(-1, accmem_check(buf, self->t.size, SEED));
 	EXPECT_EQ(-EBUSY, accmem_open());
 
 	/* the importer lets go: scrub, idle, and tenant B sees zeros */
-	EXPECT_EQ(0, accmem_imp_release(self->imp, id));
+	EXPECT_EQ(0, accmem_imp_release(self->imp.fd, id));
 	ASSERT_EQ(0, accmem_wait_idle(60));
-	self->fd = accmem_open();
-	ASSERT_LE(0, self->fd);
-	self->h = accmem_alloc(self->fd, self->size, 0,
-			       ACCMEM_ALLOC_CONTIGUOUS);
-	ASSERT_LT(0, self->h);
-	self->dmabuf = accmem_export(self->fd, self->h, 0, self->size, 0);
-	ASSERT_LE(0, self->dmabuf);
-	id = imp_import(self->imp, self->dmabuf, ACCMEM_IMP_DYN_PIN, 0, NULL);
+	ASSERT_EQ(0, accmem_tenant_start(&self->t, SIZE,
+					 ACCMEM_TENANT_CONTIGUOUS, 0));
+	id = imp_import(&self->imp, self->t.dmabuf, ACCMEM_IMP_DYN_PIN, 0, NULL);
 	ASSERT_LT(0, id);
-	ASSERT_EQ(0, accmem_imp_rw(self->imp, id, 0, 0, buf, self->size));
-	EXPECT_EQ(-1, accmem_check_zero(buf, self->size));
+	ASSERT_EQ(0, accmem_imp_rw(self->imp.fd, id, 0, 0, buf, self->t.size));
+	EXPECT_EQ(-1, accmem_check_zero(buf, self->t.size));
 	free(buf);
 }
 
@@ -414,17 +388,17 @@ TEST_F(import, pin_limit)
 {
 	int id;
 
-	ASSERT_EQ(0, accmem_set_param("max_pin_bytes", self->size / 2));
-	EXPECT_EQ(-EDQUOT, imp_import(self->imp, self->dmabuf,
+	ASSERT_EQ(0, accmem_set_param("max_pin_bytes", self->t.size / 2));
+	EXPECT_EQ(-EDQUOT, imp_import(&self->imp, self->t.dmabuf,
 				      ACCMEM_IMP_DYN_PIN, 0, NULL));
 	EXPECT_EQ(0, accmem_sysfs_num("pins"));
-	ASSERT_EQ(0, accmem_set_param("max_pin_bytes", self->size));
-	id = imp_import(self->imp, self->dmabuf, ACCMEM_IMP_DYN_PIN, 0, NULL);
+	ASSERT_EQ(0, accmem_set_param("max_pin_bytes", self->t.size));
+	id = imp_import(&self->imp, self->t.dmabuf, ACCMEM_IMP_DYN_PIN, 0, NULL);
 	ASSERT_LT(0, id);
-	EXPECT_EQ(-EDQUOT, imp_import(self->imp, self->dmabuf,
+	EXPECT_EQ(-EDQUOT, imp_import(&self->imp, self->t.dmabuf,
 				      ACCMEM_IMP_DYN_PIN, 0, NULL));
-	EXPECT_EQ(0, accmem_imp_release(self->imp, id));
-	id = imp_import(self->imp, self->dmabuf, ACCMEM_IMP_DYN_PIN, 0, NULL);
+	EXPECT_EQ(0, accmem_imp_release(self->imp.fd, id));
+	id = imp_import(&self->imp, self->t.dmabuf, ACCMEM_IMP_DYN_PIN, 0, NULL);
 	EXPECT_LT(0, id);
 }
 
@@ -433,37 +407,26 @@ TEST_F(import, export_limit)
 	int a, b;
 
 	/* the fixture's dma-buf already counts */
-	ASSERT_EQ(0, accmem_set_param("max_export_bytes", self->size + SZ_1M));
-	a = accmem_export(self->fd, self->h, 0, SZ_1M, 0);
+	ASSERT_EQ(0, accmem_set_param("max_export_bytes", self->t.size + SZ_1M));
+	a = accmem_export(self->t.fd, self->t.h, 0, SZ_1M, 0);
 	EXPECT_LE(0, a);
-	EXPECT_EQ(-EDQUOT, accmem_export(self->fd, self->h, 0, 4096, 0));
+	EXPECT_EQ(-EDQUOT, accmem_export(self->t.fd, self->t.h, 0, 4096, 0));
 	close(a);
-	b = accmem_export(self->fd, self->h, SZ_1M, SZ_1M, 0);
+	b = accmem_export(self->t.fd, self->t.h, SZ_1M, SZ_1M, 0);
 	EXPECT_LE(0, b);
 	close(b);
 }
 
 TEST_F(import, debugfs_names_importer)
 {
-	char line[512];
-	int id, found_buf = 0, found_att = 0;
-	FILE *f;
+	int id;
 
-	id = imp_import(self->imp, self->dmabuf, ACCMEM_IMP_DYN_PIN, 0, NULL);
+	id = imp_import(&self->imp, self->t.dmabuf, ACCMEM_IMP_DYN_PIN, 0, NULL);
 	ASSERT_LT(0, id);
-	f = fopen("/sys/kernel/debug/accmem/accmem0/buffers", "r");
-	ASSERT_NE(NULL, f);
-	while (fgets(line, sizeof(line), f)) {
-		if (strstr(line, "buffer handle") && strstr(line, "contiguous"))
-			found_buf++;
-		if (strstr(line, "attachment") &&
-		    strstr(line, importer_name()) && strstr(line, "pinned"))
-			found_att++;
-	}
-	fclose(f);
-	EXPECT_EQ(1, found_buf);
-	EXPECT_EQ(1, found_att);
-	EXPECT_EQ(0, accmem_imp_release(self->imp, id));
+	EXPECT_EQ(1, accmem_buffers_lines("buffer handle", "contiguous", NULL));
+	EXPECT_EQ(1, accmem_buffers_lines("attachment", importer_name(),
+					  "pinned"));
+	EXPECT_EQ(0, accmem_imp_release(self->imp.fd, id));
 }
 
 TEST_F(import, accmemctl_status)
@@ -477,7 +440,7 @@ TEST_F(import, accmemctl_status)
 	ASSERT_NE(NULL, ctl) {
 		TH_LOG("set ACCMEMCTL to the accmemctl binary");
 	}
-	id = imp_import(self->imp, self->dmabuf, ACCMEM_IMP_DYN_PIN, 0, NULL);
+	id = imp_import(&self->imp, self->t.dmabuf, ACCMEM_IMP_DYN_PIN, 0, NULL);
 	ASSERT_LT(0, id);
 	snprintf(cmd, sizeof(cmd), "%s status accmem0", ctl);
 	p = popen(cmd, "r");
@@ -489,7 +452,7 @@ TEST_F(import, accmemctl_status)
 	EXPECT_NE(NULL, strstr(out, "accmem0: owned"));
 	EXPECT_NE(NULL, strstr(out, "exports 1 live, 1 pinned"));
 	EXPECT_NE(NULL, strstr(out, importer_name()));
-	EXPECT_EQ(0, accmem_imp_release(self->imp, id));
+	EXPECT_EQ(0, accmem_imp_release(self->imp.fd, id));
 }
 
 TEST_HARNESS_MAIN

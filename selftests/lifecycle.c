@@ -15,51 +15,28 @@
 
 #define SEED 0xacce55edu
 
-/* Opens, allocates @size, exports it and fills it with SEED. */
-static int make_export(struct __test_metadata *_metadata, int *fdp,
-		       __u64 size)
-{
-	int fd, h, dmabuf;
-	void *p;
-
-	fd = accmem_open_idle();
-	EXPECT_LE(0, fd);
-	h = accmem_alloc(fd, size, 0, 0);
-	EXPECT_LT(0, h);
-	dmabuf = accmem_export(fd, h, 0, size, O_RDWR | O_CLOEXEC);
-	EXPECT_LE(0, dmabuf);
-	p = accmem_mmap(dmabuf, size, PROT_READ | PROT_WRITE);
-	EXPECT_NE(MAP_FAILED, p);
-	if (p != MAP_FAILED) {
-		accmem_fill(p, size, SEED);
-		munmap(p, size);
-	}
-	*fdp = fd;
-	return dmabuf;
-}
-
 TEST(export_outlives_device_fd)
 {
-	int fd, dmabuf;
+	struct accmem_tenant t = ACCMEM_TENANT_INIT;
 	void *p;
 
-	dmabuf = make_export(_metadata, &fd, 4 * SZ_1M);
-	ASSERT_LE(0, dmabuf);
+	ASSERT_EQ(0, accmem_tenant_start(&t, 4 * SZ_1M,
+					 ACCMEM_TENANT_FILL, SEED));
 	EXPECT_EQ(1, accmem_sysfs_num("exports"));
-	ASSERT_EQ(0, close(fd));
+	ASSERT_EQ(0, close(t.fd));
 
 	/* The tenancy lives on in the dma-buf: nobody else gets the device. */
 	accmem_expect_draining(_metadata);
 
 	/* ...and the memory is neither scrubbed nor freed under the importer */
-	p = accmem_mmap(dmabuf, 4 * SZ_1M, PROT_READ);
+	p = accmem_mmap(t.dmabuf, 4 * SZ_1M, PROT_READ);
 	ASSERT_NE(MAP_FAILED, p);
 	EXPECT_EQ(-1, accmem_check(p, 4 * SZ_1M, SEED));
 	EXPECT_EQ(4 * SZ_1M, accmem_sysfs_num("mem_used"));
 	munmap(p, 4 * SZ_1M);
 	EXPECT_EQ(-EBUSY, accmem_open());
 
-	ASSERT_EQ(0, close(dmabuf));
+	ASSERT_EQ(0, close(t.dmabuf));
 	ASSERT_EQ(0, accmem_wait_idle(60));
 	EXPECT_EQ(0, accmem_sysfs_num("exports"));
 	EXPECT_EQ(0, accmem_sysfs_num("mem_used"));
@@ -68,17 +45,14 @@ TEST(export_outlives_device_fd)
 
 TEST(mmap_keeps_tenancy)
 {
-	int fd, dmabuf;
+	struct accmem_tenant t = ACCMEM_TENANT_INIT;
 	void *p;
 
-	dmabuf = make_export(_metadata, &fd, SZ_1M);
-	ASSERT_LE(0, dmabuf);
-	p = accmem_mmap(dmabuf, SZ_1M, PROT_READ);
+	ASSERT_EQ(0, accmem_tenant_start(&t, SZ_1M, ACCMEM_TENANT_FILL, SEED));
+	p = accmem_mmap(t.dmabuf, SZ_1M, PROT_READ);
 	ASSERT_NE(MAP_FAILED, p);
-	close(dmabuf);
-	close(fd);
 	/* The mapping holds the dma-buf file, and so the tenancy. */
-	usleep(100000);
+	ASSERT_EQ(0, accmem_tenant_leave_held(&t));
 	EXPECT_EQ(-EBUSY, accmem_open());
 	EXPECT_EQ(-1, accmem_check(p, SZ_1M, SEED));
 	munmap(p, SZ_1M);
@@ -88,61 +62,65 @@ TEST(mmap_keeps_tenancy)
 
 TEST(free_with_live_export)
 {
-	int fd, h, h2, dmabuf;
+	struct accmem_tenant t = ACCMEM_TENANT_INIT;
 	__u64 size = 2 * SZ_1M;
-	void *p;
+	int h2;
 
-	fd = accmem_open_idle();
-	ASSERT_LE(0, fd);
-	h = accmem_alloc(fd, size, 0, 0);
-	ASSERT_LT(0, h);
-	dmabuf = accmem_export(fd, h, 0, size, O_RDWR);
-	ASSERT_LE(0, dmabuf);
-	p = accmem_mmap(dmabuf, size, PROT_READ | PROT_WRITE);
-	ASSERT_NE(MAP_FAILED, p);
-	accmem_fill(p, size, SEED);
-
-	ASSERT_EQ(0, accmem_free(fd, h));
+	ASSERT_EQ(0, accmem_tenant_start(&t, size, ACCMEM_TENANT_MAP |
+					 ACCMEM_TENANT_FILL, SEED));
+	ASSERT_EQ(0, accmem_free(t.fd, t.h));
 	/* the handle is gone... */
-	EXPECT_EQ(-ENOENT, accmem_export(fd, h, 0, size, 0));
+	EXPECT_EQ(-ENOENT, accmem_export(t.fd, t.h, 0, size, 0));
 	/* ...but the memory is not: a new allocation gets other memory */
-	h2 = accmem_alloc(fd, size, 0, 0);
+	h2 = accmem_alloc(t.fd, size, 0, 0);
 	EXPECT_LT(0, h2);
-	usleep(200000);
-	EXPECT_EQ(-1, accmem_check(p, size, SEED));
+	/* had FREE let it go, its scrub would have run by now */
+	ASSERT_EQ(0, accmem_wait_scrubs(t.fd));
+	EXPECT_EQ(-1, accmem_check(t.map, size, SEED));
 	EXPECT_EQ(2 * size, accmem_sysfs_num("mem_used"));
-	munmap(p, size);
-	ASSERT_EQ(0, close(dmabuf));
+	ASSERT_EQ(0, munmap(t.map, size));
+	t.map = MAP_FAILED;
+	ASSERT_EQ(0, close(t.dmabuf));
+	t.dmabuf = -1;
 	/* now it is scrubbed and returned */
-	usleep(200000);
-	EXPECT_EQ(0, close(fd));
+	ASSERT_EQ(0, accmem_wait_scrubs(t.fd));
+	EXPECT_EQ(size, accmem_sysfs_num("mem_used"));
+	EXPECT_EQ(0, close(t.fd));
 	ASSERT_EQ(0, accmem_wait_idle(60));
 	EXPECT_EQ(0, accmem_sysfs_num("mem_used"));
 }
 
+struct all_free {
+	int fd;
+	struct accmem_info info;
+};
+
+/* INFO works and says that all memory is free. */
+static int all_memory_free(void *arg)
+{
+	struct all_free *a = arg;
+
+	return accmem_info(a->fd, &a->info) ||
+	       a->info.mem_free == a->info.mem_size;
+}
+
 TEST(free_then_release_returns_memory)
 {
-	struct accmem_info info;
-	int fd, h, dmabuf;
-	double end;
+	struct accmem_tenant t = ACCMEM_TENANT_INIT;
+	struct all_free a;
 
-	fd = accmem_open_idle();
-	ASSERT_LE(0, fd);
-	h = accmem_alloc(fd, SZ_1M, 0, 0);
-	ASSERT_LT(0, h);
-	dmabuf = accmem_export(fd, h, 0, SZ_1M, 0);
-	ASSERT_LE(0, dmabuf);
-	ASSERT_EQ(0, accmem_free(fd, h));
-	ASSERT_EQ(0, accmem_info(fd, &info));
-	EXPECT_EQ(info.mem_size - SZ_1M, info.mem_free);
-	close(dmabuf);
+	ASSERT_EQ(0, accmem_tenant_start(&t, SZ_1M, 0, 0));
+	ASSERT_EQ(0, accmem_free(t.fd, t.h));
+	ASSERT_EQ(0, accmem_info(t.fd, &a.info));
+	EXPECT_EQ(a.info.mem_size - SZ_1M, a.info.mem_free);
+	ASSERT_EQ(0, close(t.dmabuf));
+	t.dmabuf = -1;
 	/* the scrub is asynchronous: the memory comes back shortly */
-	end = accmem_now() + 30;
-	do {
-		ASSERT_EQ(0, accmem_info(fd, &info));
-	} while (info.mem_free != info.mem_size && accmem_now() < end);
-	EXPECT_EQ(info.mem_size, info.mem_free);
-	close(fd);
+	a.fd = t.fd;
+	EXPECT_EQ(0, accmem_poll(all_memory_free, &a, 30));
+	ASSERT_EQ(0, accmem_info(t.fd, &a.info));
+	EXPECT_EQ(a.info.mem_size, a.info.mem_free);
+	accmem_tenant_leave(&t);
 }
 
 static int send_fd(int sock, int fd)
@@ -195,11 +173,11 @@ TEST(scm_rights_keeps_tenancy)
 	owner = fork();
 	ASSERT_LE(0, owner);
 	if (owner == 0) {
-		int fd, buf;
+		struct accmem_tenant t = ACCMEM_TENANT_INIT;
 
 		close(sv[0]);
-		buf = make_export(_metadata, &fd, SZ_1M);
-		if (buf < 0 || send_fd(sv[1], buf))
+		if (accmem_tenant_start(&t, SZ_1M, ACCMEM_TENANT_FILL, SEED) ||
+		    send_fd(sv[1], t.dmabuf))
 			_exit(1);
 		/* exits holding nothing: device fd and dma-buf close here */
 		_exit(0);
@@ -225,18 +203,15 @@ TEST(scm_rights_keeps_tenancy)
 
 TEST(fork_shares_context_not_mappings)
 {
-	int fd, h, dmabuf, status;
+	struct accmem_tenant t = ACCMEM_TENANT_INIT;
+	int fd, h, status;
 	__u32 *p;
 	pid_t child;
 
-	fd = accmem_open_idle();
-	ASSERT_LE(0, fd);
-	h = accmem_alloc(fd, SZ_1M, 0, 0);
-	ASSERT_LT(0, h);
-	dmabuf = accmem_export(fd, h, 0, SZ_1M, O_RDWR);
-	ASSERT_LE(0, dmabuf);
-	p = accmem_mmap(dmabuf, SZ_1M, PROT_READ | PROT_WRITE);
-	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, accmem_tenant_start(&t, SZ_1M, ACCMEM_TENANT_MAP, 0));
+	fd = t.fd;
+	h = t.h;
+	p = (__u32 *)t.map;
 	p[0] = SEED;
 
 	/* The child uses the parent's context through the inherited fd. */
@@ -270,9 +245,7 @@ TEST(fork_shares_context_not_mappings)
 	EXPECT_EQ(SIGSEGV, WTERMSIG(status));
 
 	EXPECT_EQ(SEED, p[0]);
-	munmap(p, SZ_1M);
-	close(dmabuf);
-	close(fd);
+	accmem_tenant_leave(&t);
 	ASSERT_EQ(0, accmem_wait_idle(60));
 }
 
@@ -292,14 +265,13 @@ static const char *reload_cmd(void)
 
 TEST(rmmod_blocked_by_export)
 {
-	int fd, dmabuf;
+	struct accmem_tenant t = ACCMEM_TENANT_INIT;
 
-	dmabuf = make_export(_metadata, &fd, SZ_1M);
-	ASSERT_LE(0, dmabuf);
-	close(fd);
+	ASSERT_EQ(0, accmem_tenant_start(&t, SZ_1M, ACCMEM_TENANT_FILL, SEED));
+	close(t.fd);
 	EXPECT_NE(0, run("rmmod accmem 2>/dev/null"));
 	EXPECT_EQ(0, access("/sys/module/accmem", F_OK));
-	close(dmabuf);
+	close(t.dmabuf);
 
 	/* Unloading waits for the pending scrub; then the module is gone. */
 	ASSERT_EQ(0, run("rmmod accmem"));

@@ -14,35 +14,25 @@
 
 FIXTURE(mmap)
 {
-	int fd;
-	int h;
-	int dmabuf;
-	__u64 size;
+	struct accmem_tenant t;	/* a 4 MiB dma-buf, not mapped */
 };
 
 FIXTURE_SETUP(mmap)
 {
-	self->size = 4 * SZ_1M;
-	self->fd = accmem_open_idle();
-	ASSERT_LE(0, self->fd);
-	self->h = accmem_alloc(self->fd, self->size, 0, 0);
-	ASSERT_LT(0, self->h);
-	self->dmabuf = accmem_export(self->fd, self->h, 0, self->size,
-				     O_RDWR | O_CLOEXEC);
-	ASSERT_LE(0, self->dmabuf);
+	accmem_tenant_init(&self->t);
+	ASSERT_EQ(0, accmem_tenant_start(&self->t, 4 * SZ_1M, 0, 0));
 }
 
 FIXTURE_TEARDOWN(mmap)
 {
-	close(self->dmabuf);
-	close(self->fd);
+	accmem_tenant_leave(&self->t);
 	EXPECT_EQ(0, accmem_wait_idle(60));
 }
 
 TEST_F(mmap, private_refused)
 {
-	void *p = mmap(NULL, self->size, PROT_READ, MAP_PRIVATE,
-		       self->dmabuf, 0);
+	void *p = mmap(NULL, self->t.size, PROT_READ, MAP_PRIVATE,
+		       self->t.dmabuf, 0);
 
 	EXPECT_EQ(MAP_FAILED, p);
 	EXPECT_EQ(EINVAL, errno);
@@ -50,12 +40,12 @@ TEST_F(mmap, private_refused)
 
 TEST_F(mmap, beyond_end_refused)
 {
-	void *p = mmap(NULL, 2 * self->size, PROT_READ, MAP_SHARED,
-		       self->dmabuf, 0);
+	void *p = mmap(NULL, 2 * self->t.size, PROT_READ, MAP_SHARED,
+		       self->t.dmabuf, 0);
 
 	EXPECT_EQ(MAP_FAILED, p);
-	p = mmap(NULL, self->size, PROT_READ, MAP_SHARED, self->dmabuf,
-		 self->size);
+	p = mmap(NULL, self->t.size, PROT_READ, MAP_SHARED, self->t.dmabuf,
+		 self->t.size);
 	EXPECT_EQ(MAP_FAILED, p);
 }
 
@@ -86,7 +76,7 @@ TEST_F(mmap, pfnmap_flags)
 	char flags[512] = "";
 	void *p;
 
-	p = accmem_mmap(self->dmabuf, self->size, PROT_READ);
+	p = accmem_mmap(self->t.dmabuf, self->t.size, PROT_READ);
 	ASSERT_NE(MAP_FAILED, p);
 	ASSERT_EQ(0, vm_flags(p, flags, sizeof(flags)));
 	TH_LOG("VmFlags:%s", flags);
@@ -96,7 +86,7 @@ TEST_F(mmap, pfnmap_flags)
 	EXPECT_NE(NULL, strstr(flags, " dd"));	/* VM_DONTDUMP */
 	EXPECT_NE(NULL, strstr(flags, " dc"));	/* VM_DONTCOPY */
 	EXPECT_NE(NULL, strstr(flags, " sh"));	/* shared */
-	munmap(p, self->size);
+	munmap(p, self->t.size);
 }
 
 /* Entries of /sys/kernel/debug/x86/pat_memtype_list of @type at @start. */
@@ -126,7 +116,7 @@ TEST_F(mmap, cpu_caching)
 	int before, after, d;
 	void *p;
 
-	ASSERT_EQ(0, accmem_info(self->fd, &info));
+	ASSERT_EQ(0, accmem_info(self->t.fd, &info));
 	if (info.backend != ACCMEM_BACKEND_PCI) {
 		/* RAM: cached, like any other system memory */
 		EXPECT_FALSE(info.flags & ACCMEM_INFO_CPU_WC);
@@ -135,8 +125,8 @@ TEST_F(mmap, cpu_caching)
 	EXPECT_TRUE(info.flags & ACCMEM_INFO_CPU_WC);
 	EXPECT_TRUE(info.flags & ACCMEM_INFO_P2P_ONLY);
 	ASSERT_EQ(0, accmem_bar_start(info.mem_size, &bar));
-	ASSERT_EQ(0, accmem_ioctl(self->fd, ACCMEM_IOC_ALLOC, &a));
-	d = accmem_export(self->fd, a.handle, 0, SZ_1M, O_RDWR);
+	ASSERT_EQ(0, accmem_ioctl(self->t.fd, ACCMEM_IOC_ALLOC, &a));
+	d = accmem_export(self->t.fd, a.handle, 0, SZ_1M, O_RDWR);
 	ASSERT_LE(0, d);
 	phys = bar + a.dev_addr;
 
@@ -161,7 +151,7 @@ TEST_F(mmap, not_expandable)
 {
 	void *p, *q;
 
-	p = accmem_mmap(self->dmabuf, SZ_1M, PROT_READ);
+	p = accmem_mmap(self->t.dmabuf, SZ_1M, PROT_READ);
 	ASSERT_NE(MAP_FAILED, p);
 	q = mremap(p, SZ_1M, 2 * SZ_1M, MREMAP_MAYMOVE);
 	EXPECT_EQ(MAP_FAILED, q);
@@ -175,7 +165,7 @@ TEST_F(mmap, gup_refused)
 	struct iovec riov;
 	void *p;
 
-	p = accmem_mmap(self->dmabuf, self->size, PROT_READ | PROT_WRITE);
+	p = accmem_mmap(self->t.dmabuf, self->t.size, PROT_READ | PROT_WRITE);
 	ASSERT_NE(MAP_FAILED, p);
 	/* process_vm_readv pins the remote pages through GUP */
 	riov.iov_base = p;
@@ -183,52 +173,52 @@ TEST_F(mmap, gup_refused)
 	/* it works on ordinary memory, or the kernel lacks it */
 	riov.iov_base = local;
 	if (process_vm_readv(getpid(), &liov, 1, &riov, 1, 0) < 0) {
-		munmap(p, self->size);
+		munmap(p, self->t.size);
 		SKIP(return, "no process_vm_readv (CONFIG_CROSS_MEMORY_ATTACH)");
 	}
 	riov.iov_base = p;
 	EXPECT_EQ(-1, process_vm_readv(getpid(), &liov, 1, &riov, 1, 0));
 	EXPECT_EQ(EFAULT, errno);
-	munmap(p, self->size);
+	munmap(p, self->t.size);
 }
 
 TEST_F(mmap, data_round_trip)
 {
 	void *p, *q;
 
-	p = accmem_mmap(self->dmabuf, self->size, PROT_READ | PROT_WRITE);
+	p = accmem_mmap(self->t.dmabuf, self->t.size, PROT_READ | PROT_WRITE);
 	ASSERT_NE(MAP_FAILED, p);
 	/* fresh memory is zero */
-	EXPECT_EQ(-1, accmem_check_zero(p, self->size));
-	ASSERT_EQ(0, accmem_sync(self->dmabuf,
+	EXPECT_EQ(-1, accmem_check_zero(p, self->t.size));
+	ASSERT_EQ(0, accmem_sync(self->t.dmabuf,
 				 DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE));
-	accmem_fill(p, self->size, SEED);
-	ASSERT_EQ(0, accmem_sync(self->dmabuf,
+	accmem_fill(p, self->t.size, SEED);
+	ASSERT_EQ(0, accmem_sync(self->t.dmabuf,
 				 DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE));
-	munmap(p, self->size);
+	munmap(p, self->t.size);
 
-	q = accmem_mmap(self->dmabuf, self->size, PROT_READ);
+	q = accmem_mmap(self->t.dmabuf, self->t.size, PROT_READ);
 	ASSERT_NE(MAP_FAILED, q);
-	ASSERT_EQ(0, accmem_sync(self->dmabuf,
+	ASSERT_EQ(0, accmem_sync(self->t.dmabuf,
 				 DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
-	EXPECT_EQ(-1, accmem_check(q, self->size, SEED));
-	ASSERT_EQ(0, accmem_sync(self->dmabuf,
+	EXPECT_EQ(-1, accmem_check(q, self->t.size, SEED));
+	ASSERT_EQ(0, accmem_sync(self->t.dmabuf,
 				 DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
-	munmap(q, self->size);
+	munmap(q, self->t.size);
 }
 
 TEST_F(mmap, offset_mapping)
 {
 	__u8 *p, *q;
 
-	p = accmem_mmap(self->dmabuf, self->size, PROT_READ | PROT_WRITE);
+	p = accmem_mmap(self->t.dmabuf, self->t.size, PROT_READ | PROT_WRITE);
 	ASSERT_NE(MAP_FAILED, p);
-	accmem_fill(p, self->size, SEED);
-	q = mmap(NULL, SZ_1M, PROT_READ, MAP_SHARED, self->dmabuf, 2 * SZ_1M);
+	accmem_fill(p, self->t.size, SEED);
+	q = mmap(NULL, SZ_1M, PROT_READ, MAP_SHARED, self->t.dmabuf, 2 * SZ_1M);
 	ASSERT_NE(MAP_FAILED, q);
 	EXPECT_EQ(0, memcmp(p + 2 * SZ_1M, q, SZ_1M));
 	munmap(q, SZ_1M);
-	munmap(p, self->size);
+	munmap(p, self->t.size);
 }
 
 TEST_F(mmap, subrange_exports)
@@ -236,12 +226,12 @@ TEST_F(mmap, subrange_exports)
 	__u8 *whole, *part;
 	int sub;
 
-	whole = accmem_mmap(self->dmabuf, self->size, PROT_READ | PROT_WRITE);
+	whole = accmem_mmap(self->t.dmabuf, self->t.size, PROT_READ | PROT_WRITE);
 	ASSERT_NE(MAP_FAILED, whole);
-	accmem_fill(whole, self->size, SEED);
+	accmem_fill(whole, self->t.size, SEED);
 
 	/* many dma-bufs of one allocation, each exactly its range */
-	sub = accmem_export(self->fd, self->h, 3 * SZ_1M, SZ_1M, O_RDWR);
+	sub = accmem_export(self->t.fd, self->t.h, 3 * SZ_1M, SZ_1M, O_RDWR);
 	ASSERT_LE(0, sub);
 	EXPECT_EQ(2, accmem_sysfs_num("exports"));
 	EXPECT_EQ((off_t)SZ_1M, lseek(sub, 0, SEEK_END));
@@ -254,7 +244,7 @@ TEST_F(mmap, subrange_exports)
 				   sub, 0));
 	munmap(part, SZ_1M);
 	close(sub);
-	munmap(whole, self->size);
+	munmap(whole, self->t.size);
 }
 
 TEST_F(mmap, exporter_name_and_buffer_name)
@@ -262,9 +252,9 @@ TEST_F(mmap, exporter_name_and_buffer_name)
 	char path[64], line[256], name[64] = "";
 	FILE *f;
 
-	ASSERT_EQ(0, accmem_ioctl(self->dmabuf, DMA_BUF_SET_NAME_B,
+	ASSERT_EQ(0, accmem_ioctl(self->t.dmabuf, DMA_BUF_SET_NAME_B,
 				  "tenant-a"));
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", self->dmabuf);
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", self->t.dmabuf);
 	f = fopen(path, "r");
 	ASSERT_NE(NULL, f);
 	while (fgets(line, sizeof(line), f)) {

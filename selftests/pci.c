@@ -40,21 +40,53 @@ static int pci_addr(const char *misc, char *out, size_t len)
 	return 0;
 }
 
+static int node_present(void *path)
+{
+	return !access(path, F_OK);
+}
+
+static int node_absent(void *path)
+{
+	return !node_present(path);
+}
+
+/* Waits until the device node is there (@present) or gone. */
 static int wait_node(const char *path, int present, double seconds)
 {
-	double end = accmem_now() + seconds;
+	return accmem_poll(present ? node_present : node_absent, (void *)path,
+			   seconds);
+}
 
-	do {
-		if ((access(path, F_OK) == 0) == present)
-			return 0;
-		usleep(10000);
-	} while (accmem_now() < end);
-	return -ETIMEDOUT;
+/* /proc/iomem has no region of accmem's starting at @arg (a __u64 *). */
+static int bar_released(void *arg)
+{
+	unsigned long long s, e, start = *(__u64 *)arg;
+	char line[256], name[64];
+	int held = 0;
+	FILE *f = fopen("/proc/iomem", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		held |= sscanf(line, " %llx-%llx : %63[^\n]", &s, &e, name) == 3 &&
+			s == start && !strcmp(name, "accmem");
+	fclose(f);
+	return !held;
+}
+
+/*
+ * Waits until accmem has released the BAR at @start: the removed device
+ * keeps it while anything it exported lives, then scrubs and lets go.
+ */
+static int wait_bar_released(__u64 start, double seconds)
+{
+	return accmem_poll(bar_released, &start, seconds);
 }
 
 TEST(unbind_with_live_export)
 {
 	struct accmem_info info;
+	__u64 bar;
 	char bdf[64];
 	int fd, h, d, ret;
 	void *p;
@@ -67,6 +99,8 @@ TEST(unbind_with_live_export)
 
 	fd = accmem_open_idle();
 	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, accmem_info(fd, &info));
+	ASSERT_EQ(0, accmem_bar_start(info.mem_size, &bar));
 	h = accmem_alloc(fd, 4 * SZ_1M, 0, 0);
 	ASSERT_LT(0, h);
 	d = accmem_export(fd, h, 0, 4 * SZ_1M, O_RDWR);
@@ -86,12 +120,13 @@ TEST(unbind_with_live_export)
 	/* and no other driver instance can claim the BAR meanwhile */
 	EXPECT_NE(0, accmem_write_file(DRV "/bind", bdf));
 	EXPECT_NE(0, access(accmem_dev_path(), F_OK));
+	EXPECT_FALSE(bar_released(&bar));
 
 	munmap(p, 4 * SZ_1M);
 	close(d);
 	close(fd);
 	/* the memory is scrubbed and released; the device can come back */
-	usleep(200000);
+	ASSERT_EQ(0, wait_bar_released(bar, 30));
 	ASSERT_EQ(0, accmem_write_file(DRV "/bind", bdf));
 	ASSERT_EQ(0, wait_node(accmem_dev_path(), 1, 10));
 	ASSERT_EQ(0, accmem_wait_idle(60));

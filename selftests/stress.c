@@ -190,29 +190,21 @@ static int import_release(int imp, int dmabuf)
 
 TEST_F_TIMEOUT(stress, hundred_tenancies, 900)
 {
-	__u32 *p;
-	int i, fd, h, d, imp;
+	struct accmem_tenant t = ACCMEM_TENANT_INIT;
+	int i, imp;
 
 	imp = accmem_imp_open();
 	ASSERT_LE(0, imp);
 	for (i = 0; i < 100; i++) {
-		fd = accmem_open_idle();
-		ASSERT_LE(0, fd);
-		h = accmem_alloc(fd, SZ_1M, 0, 0);
-		ASSERT_LT(0, h);
-		d = accmem_export(fd, h, 0, SZ_1M, O_RDWR);
-		ASSERT_LE(0, d);
-		p = accmem_mmap(d, SZ_1M, PROT_READ | PROT_WRITE);
-		ASSERT_NE(MAP_FAILED, p);
+		ASSERT_EQ(0, accmem_tenant_start(&t, SZ_1M,
+						 ACCMEM_TENANT_MAP, 0));
 		/* nothing of the previous tenant is left */
-		ASSERT_EQ(-1, accmem_check_zero(p, SZ_1M)) {
+		ASSERT_EQ(-1, accmem_check_zero(t.map, SZ_1M)) {
 			TH_LOG("tenancy %d sees old data", i);
 		}
-		accmem_fill(p, SZ_1M, i);
-		ASSERT_EQ(0, import_release(imp, d));
-		munmap(p, SZ_1M);
-		close(d);
-		close(fd);
+		accmem_fill(t.map, SZ_1M, i);
+		ASSERT_EQ(0, import_release(imp, t.dmabuf));
+		accmem_tenant_leave(&t);
 	}
 	close(imp);
 	expect_clean(_metadata);

@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 
 #include <xf86drm.h>
 
@@ -120,50 +121,29 @@ static int fence_signal(int drm, __u32 fence)
 FIXTURE(vgem)
 {
 	int drm;
-	int fd;
-	int dmabuf;
+	struct accmem_tenant t;	/* a SIZE dma-buf, mapped and filled */
 	__u32 gem;
-	void *map;
 };
 
 FIXTURE_SETUP(vgem)
 {
-	struct accmem_info info;
-	int h;
-
-	self->map = MAP_FAILED;
+	accmem_tenant_init(&self->t);
 	self->drm = vgem_open();
 	if (self->drm < 0)
 		SKIP(return, "no vgem DRM device (CONFIG_DRM_VGEM, module vgem)");
-	self->fd = accmem_open_idle();
-	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, accmem_info(self->fd, &info));
-	if (info.backend != ACCMEM_BACKEND_EMU)
+	ASSERT_EQ(0, accmem_tenant_open(&self->t));
+	if (self->t.info.backend != ACCMEM_BACKEND_EMU)
 		SKIP(return,
 		     "needs the emulated backend: vgem imports only memory with struct pages");
-	h = accmem_alloc(self->fd, SIZE, 0, 0);
-	ASSERT_LT(0, h);
-	self->dmabuf = accmem_export(self->fd, h, 0, SIZE, O_RDWR | O_CLOEXEC);
-	ASSERT_LE(0, self->dmabuf);
-	self->map = accmem_mmap(self->dmabuf, SIZE, PROT_READ | PROT_WRITE);
-	ASSERT_NE(MAP_FAILED, self->map);
-	ASSERT_EQ(0, accmem_sync(self->dmabuf,
-				 DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE));
-	accmem_fill(self->map, SIZE, SEED);
-	ASSERT_EQ(0, accmem_sync(self->dmabuf,
-				 DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE));
+	ASSERT_EQ(0, accmem_tenant_start(&self->t, SIZE, ACCMEM_TENANT_MAP |
+					 ACCMEM_TENANT_FILL, SEED));
 }
 
 FIXTURE_TEARDOWN(vgem)
 {
 	if (self->gem)
 		gem_close(self->drm, self->gem);
-	if (self->map != MAP_FAILED)
-		munmap(self->map, SIZE);
-	if (self->dmabuf >= 0)
-		close(self->dmabuf);
-	if (self->fd >= 0)
-		close(self->fd);
+	accmem_tenant_leave(&self->t);
 	close(self->drm);
 	EXPECT_EQ(0, accmem_wait_idle(60));
 	EXPECT_EQ(0, accmem_sysfs_num("exports"));
@@ -172,44 +152,28 @@ FIXTURE_TEARDOWN(vgem)
 
 TEST_F(vgem, import)
 {
-	char line[512];
-	int found = 0;
-	FILE *f;
-
-	ASSERT_EQ(0, prime_import(self->drm, self->dmabuf, &self->gem));
+	ASSERT_EQ(0, prime_import(self->drm, self->t.dmabuf, &self->gem));
 	EXPECT_NE(0, self->gem);
 
 	/* debugfs names vgem as an importer of the dma-buf */
-	f = fopen("/sys/kernel/debug/accmem/accmem0/buffers", "r");
-	ASSERT_NE(NULL, f);
-	while (fgets(line, sizeof(line), f))
-		if (strstr(line, "attachment") && strstr(line, "vgem"))
-			found++;
-	fclose(f);
-	EXPECT_EQ(1, found);
+	EXPECT_EQ(1, accmem_buffers_lines("attachment", "vgem", NULL));
 }
 
 TEST_F(vgem, import_again_same_handle)
 {
 	__u32 again = 0;
 
-	ASSERT_EQ(0, prime_import(self->drm, self->dmabuf, &self->gem));
-	EXPECT_EQ(0, prime_import(self->drm, self->dmabuf, &again));
+	ASSERT_EQ(0, prime_import(self->drm, self->t.dmabuf, &self->gem));
+	EXPECT_EQ(0, prime_import(self->drm, self->t.dmabuf, &again));
 	EXPECT_EQ(self->gem, again);
 }
 
 TEST_F(vgem, gem_handle_holds_tenancy)
 {
-	ASSERT_EQ(0, prime_import(self->drm, self->dmabuf, &self->gem));
-	ASSERT_EQ(0, munmap(self->map, SIZE));
-	self->map = MAP_FAILED;
-	ASSERT_EQ(0, close(self->dmabuf));
-	ASSERT_EQ(0, close(self->fd));
-	self->dmabuf = -1;
-	self->fd = -1;
+	ASSERT_EQ(0, prime_import(self->drm, self->t.dmabuf, &self->gem));
 
 	/* Only the GEM handle is left, and it keeps the tenancy. */
-	usleep(100000);
+	ASSERT_EQ(0, accmem_tenant_leave_held(&self->t));
 	accmem_expect_draining(_metadata);
 	EXPECT_EQ(1, accmem_sysfs_num("exports"));
 	EXPECT_EQ(SIZE, (__u64)accmem_sysfs_num("mem_used"));
@@ -224,14 +188,8 @@ TEST_F(vgem, gem_handle_holds_tenancy)
 
 TEST_F(vgem, drm_close_ends_tenancy)
 {
-	ASSERT_EQ(0, prime_import(self->drm, self->dmabuf, &self->gem));
-	ASSERT_EQ(0, munmap(self->map, SIZE));
-	self->map = MAP_FAILED;
-	ASSERT_EQ(0, close(self->dmabuf));
-	ASSERT_EQ(0, close(self->fd));
-	self->dmabuf = -1;
-	self->fd = -1;
-	usleep(100000);
+	ASSERT_EQ(0, prime_import(self->drm, self->t.dmabuf, &self->gem));
+	ASSERT_EQ(0, accmem_tenant_leave_held(&self->t));
 	EXPECT_EQ(-EBUSY, accmem_open());
 
 	/* closing the DRM file drops its handles, and with them the import */
@@ -248,10 +206,10 @@ TEST_F(vgem, reexport_is_same_dmabuf)
 	__u32 *p;
 	int fd2;
 
-	ASSERT_EQ(0, prime_import(self->drm, self->dmabuf, &self->gem));
+	ASSERT_EQ(0, prime_import(self->drm, self->t.dmabuf, &self->gem));
 	ASSERT_EQ(0, drmPrimeHandleToFD(self->drm, self->gem,
 					DRM_CLOEXEC | DRM_RDWR, &fd2));
-	ASSERT_EQ(0, fstat(self->dmabuf, &a));
+	ASSERT_EQ(0, fstat(self->t.dmabuf, &a));
 	ASSERT_EQ(0, fstat(fd2, &b));
 	EXPECT_EQ(a.st_ino, b.st_ino);
 
@@ -261,19 +219,14 @@ TEST_F(vgem, reexport_is_same_dmabuf)
 	EXPECT_EQ(-1, accmem_check(p, SIZE, SEED));
 	p[SIZE / 8] = 0xfeedface;
 	ASSERT_EQ(0, accmem_sync(fd2, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW));
-	EXPECT_EQ(0xfeedface, ((__u32 *)self->map)[SIZE / 8]);
+	EXPECT_EQ(0xfeedface, ((__u32 *)self->t.map)[SIZE / 8]);
 	munmap(p, SIZE);
 
 	/* the re-exported fd alone also holds the tenancy */
 	ASSERT_EQ(0, gem_close(self->drm, self->gem));
 	self->gem = 0;
-	ASSERT_EQ(0, munmap(self->map, SIZE));
-	self->map = MAP_FAILED;
-	ASSERT_EQ(0, close(self->dmabuf));
-	ASSERT_EQ(0, close(self->fd));
-	self->dmabuf = fd2;
-	self->fd = -1;
-	usleep(100000);
+	ASSERT_EQ(0, accmem_tenant_leave_held(&self->t));
+	self->t.dmabuf = fd2;	/* for the teardown */
 	EXPECT_EQ(-EBUSY, accmem_open());
 	EXPECT_EQ(1, accmem_sysfs_num("exports"));
 }
@@ -283,8 +236,8 @@ TEST_F(vgem, write_fence_blocks_poll)
 	struct pollfd pfd = { .events = POLLIN | POLLOUT };
 	int fence;
 
-	pfd.fd = self->dmabuf;
-	ASSERT_EQ(0, prime_import(self->drm, self->dmabuf, &self->gem));
+	pfd.fd = self->t.dmabuf;
+	ASSERT_EQ(0, prime_import(self->drm, self->t.dmabuf, &self->gem));
 	fence = fence_attach(self->drm, self->gem, VGEM_FENCE_WRITE);
 	ASSERT_LT(0, fence);
 
@@ -299,6 +252,7 @@ TEST_F(vgem, write_fence_blocks_poll)
 struct sync_thread {
 	int dmabuf;
 	int ret;
+	atomic_int tid;
 	atomic_int done;
 };
 
@@ -306,67 +260,86 @@ static void *sync_start(void *arg)
 {
 	struct sync_thread *t = arg;
 
+	atomic_store(&t->tid, syscall(SYS_gettid));
 	t->ret = accmem_sync(t->dmabuf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
 	atomic_store(&t->done, 1);
 	return NULL;
 }
 
+/*
+ * The thread sleeps inside an ioctl: /proc says it is blocked in that
+ * system call, in an interruptible or uninterruptible sleep.
+ */
+static int sleeps_in_ioctl(void *arg)
+{
+	struct sync_thread *t = arg;
+	int tid = atomic_load(&t->tid);
+	char path[64], buf[512], *state;
+
+	if (!tid)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
+	if (accmem_read_file(path, buf, sizeof(buf)) || atol(buf) != SYS_ioctl)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	if (accmem_read_file(path, buf, sizeof(buf)))
+		return 0;
+	state = strrchr(buf, ')');
+	return state && (!strncmp(state, ") S", 3) || !strncmp(state, ") D", 3));
+}
+
 TEST_F(vgem, write_fence_blocks_cpu_sync)
 {
-	struct sync_thread t = { .dmabuf = self->dmabuf };
+	struct sync_thread t = { .dmabuf = self->t.dmabuf };
 	pthread_t th;
 	int fence;
 
-	ASSERT_EQ(0, prime_import(self->drm, self->dmabuf, &self->gem));
+	ASSERT_EQ(0, prime_import(self->drm, self->t.dmabuf, &self->gem));
 	fence = fence_attach(self->drm, self->gem, VGEM_FENCE_WRITE);
 	ASSERT_LT(0, fence);
 
 	ASSERT_EQ(0, pthread_create(&th, NULL, sync_start, &t));
 	/* vgem fences expire after 10 s: signal well before that */
-	usleep(500000);
+	EXPECT_EQ(0, accmem_poll(sleeps_in_ioctl, &t, 5)) {
+		TH_LOG("SYNC START did not wait for the write fence");
+	}
 	EXPECT_EQ(0, atomic_load(&t.done));
 
 	ASSERT_EQ(0, fence_signal(self->drm, fence));
 	ASSERT_EQ(0, pthread_join(th, NULL));
 	EXPECT_EQ(1, atomic_load(&t.done));
 	EXPECT_EQ(0, t.ret);
-	EXPECT_EQ(-1, accmem_check(self->map, SIZE, SEED));
-	EXPECT_EQ(0, accmem_sync(self->dmabuf,
+	EXPECT_EQ(-1, accmem_check(self->t.map, SIZE, SEED));
+	EXPECT_EQ(0, accmem_sync(self->t.dmabuf,
 				 DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
 }
 
 /* BAR memory has no struct pages: a static, non-P2P importer gets none. */
 TEST(import_refused_pci)
 {
-	struct accmem_info info;
-	int drm, fd, h, dmabuf;
+	struct accmem_tenant t = ACCMEM_TENANT_INIT;
 	__u32 gem = 0;
+	int drm;
 
-	fd = accmem_open_idle();
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, accmem_info(fd, &info));
-	if (info.backend != ACCMEM_BACKEND_PCI) {
-		close(fd);
+	ASSERT_EQ(0, accmem_tenant_open(&t));
+	if (t.info.backend != ACCMEM_BACKEND_PCI) {
+		accmem_tenant_leave(&t);
 		SKIP(return,
 		     "needs the PCI backend (ACCMEM_BACKEND_PCI): emulated memory is importable");
 	}
 	drm = vgem_open();
 	if (drm < 0) {
-		close(fd);
+		accmem_tenant_leave(&t);
 		SKIP(return, "no vgem DRM device (CONFIG_DRM_VGEM, module vgem)");
 	}
-	h = accmem_alloc(fd, SZ_1M, 0, 0);
-	ASSERT_LT(0, h);
-	dmabuf = accmem_export(fd, h, 0, SZ_1M, O_RDWR | O_CLOEXEC);
-	ASSERT_LE(0, dmabuf);
+	ASSERT_EQ(0, accmem_tenant_start(&t, SZ_1M, 0, 0));
 
-	EXPECT_EQ(-EOPNOTSUPP, prime_import(drm, dmabuf, &gem));
+	EXPECT_EQ(-EOPNOTSUPP, prime_import(drm, t.dmabuf, &gem));
 	EXPECT_EQ(0, gem);
 	EXPECT_EQ(0, accmem_sysfs_num("pins"));
 
 	close(drm);
-	close(dmabuf);
-	close(fd);
+	accmem_tenant_leave(&t);
 	EXPECT_EQ(0, accmem_wait_idle(60));
 }
 

@@ -35,10 +35,6 @@ struct imp_import {
 	atomic_t moves;
 };
 
-struct imp_file {
-	struct xarray imports;
-};
-
 static char *pci_dev;
 module_param(pci_dev, charp, 0444);
 MODULE_PARM_DESC(pci_dev, "PCI device (DDDD:BB:DD.F) to import as, instead of a platform device");
@@ -58,12 +54,8 @@ static void imp_move_notify(struct dma_buf_attachment *attach)
 	atomic_inc(&imp->moves);
 }
 
-static const struct dma_buf_attach_ops imp_pin_ops = {
-	.allow_peer2peer = true,
-	.ACCMEM_TEST_INVALIDATE_OP = imp_move_notify,
-};
-
-static const struct dma_buf_attach_ops imp_move_ops = {
+/* Both dynamic modes: peer-to-peer capable, moves counted. */
+static const struct dma_buf_attach_ops imp_attach_ops = {
 	.allow_peer2peer = true,
 	.ACCMEM_TEST_INVALIDATE_OP = imp_move_notify,
 };
@@ -90,11 +82,9 @@ static struct dma_buf_attachment *imp_attach(struct imp_import *imp)
 	case ACCMEM_IMP_STATIC:
 		return dma_buf_attach(imp->dmabuf, dev);
 	case ACCMEM_IMP_DYN_PIN:
-		return dma_buf_dynamic_attach(imp->dmabuf, dev, &imp_pin_ops,
-					      imp);
 	case ACCMEM_IMP_DYN_MOVE:
-		return dma_buf_dynamic_attach(imp->dmabuf, dev, &imp_move_ops,
-					      imp);
+		return dma_buf_dynamic_attach(imp->dmabuf, dev,
+					      &imp_attach_ops, imp);
 	}
 	return ERR_PTR(-EINVAL);
 }
@@ -142,11 +132,10 @@ out_unlock:
 	return ret;
 }
 
-static int imp_ioctl_import(struct imp_file *f, void __user *uarg)
+static int imp_ioctl_import(struct xarray *imports, void __user *uarg)
 {
 	struct accmem_imp_import args;
 	struct imp_import *imp;
-	u32 id;
 	int ret;
 
 	if (copy_from_user(&args, uarg, sizeof(args)))
@@ -175,20 +164,11 @@ static int imp_ioctl_import(struct imp_file *f, void __user *uarg)
 	args.nents = imp->sgt->nents;
 	args.size = imp->dmabuf->size;
 	args.iommu = device_iommu_mapped(imp_dev);
-	ret = accmem_test_obj_add(&f->imports, imp, &id);
-	if (ret) {
-		imp_destroy(imp);
-		return ret;
-	}
-	args.id = id;
-	if (copy_to_user(uarg, &args, sizeof(args))) {
-		accmem_test_obj_remove(&f->imports, id, imp_destroy);
-		return -EFAULT;
-	}
-	return 0;
+	return accmem_test_obj_publish(imports, imp, imp_destroy, &args.id,
+				       uarg, &args, sizeof(args));
 }
 
-static int imp_ioctl_get_sg(struct imp_file *f, void __user *uarg)
+static int imp_ioctl_get_sg(struct xarray *imports, void __user *uarg)
 {
 	struct accmem_imp_seg __user *useg;
 	struct accmem_imp_sg args;
@@ -196,11 +176,10 @@ static int imp_ioctl_get_sg(struct imp_file *f, void __user *uarg)
 	struct scatterlist *sg;
 	unsigned int i;
 
-	if (copy_from_user(&args, uarg, sizeof(args)))
-		return -EFAULT;
-	imp = xa_load(&f->imports, args.id);
-	if (!imp)
-		return -ENOENT;
+	imp = accmem_test_obj_get(imports, &args, sizeof(args), &args.id,
+				  uarg);
+	if (IS_ERR(imp))
+		return PTR_ERR(imp);
 
 	useg = u64_to_user_ptr(args.segs);
 	for_each_sgtable_dma_sg(imp->sgt, sg, i) {
@@ -243,7 +222,7 @@ static int imp_copy(struct iosys_map *map, struct accmem_imp_rw *args)
 	return ret;
 }
 
-static int imp_ioctl_rw(struct imp_file *f, void __user *uarg)
+static int imp_ioctl_rw(struct xarray *imports, void __user *uarg)
 {
 	struct accmem_imp_rw args;
 	struct imp_import *imp;
@@ -252,11 +231,10 @@ static int imp_ioctl_rw(struct imp_file *f, void __user *uarg)
 	u64 end;
 	int ret;
 
-	if (copy_from_user(&args, uarg, sizeof(args)))
-		return -EFAULT;
-	imp = xa_load(&f->imports, args.id);
-	if (!imp)
-		return -ENOENT;
+	imp = accmem_test_obj_get(imports, &args, sizeof(args), &args.id,
+				  uarg);
+	if (IS_ERR(imp))
+		return PTR_ERR(imp);
 	if (check_add_overflow(args.offset, args.len, &end) ||
 	    end > imp->dmabuf->size)
 		return -EINVAL;
@@ -274,75 +252,37 @@ static int imp_ioctl_rw(struct imp_file *f, void __user *uarg)
 	return ret;
 }
 
-static int imp_ioctl_state(struct imp_file *f, void __user *uarg)
+static int imp_ioctl_state(struct xarray *imports, void __user *uarg)
 {
 	struct accmem_imp_state args;
 	struct imp_import *imp;
 
-	if (copy_from_user(&args, uarg, sizeof(args)))
-		return -EFAULT;
-	imp = xa_load(&f->imports, args.id);
-	if (!imp)
-		return -ENOENT;
+	imp = accmem_test_obj_get(imports, &args, sizeof(args), &args.id,
+				  uarg);
+	if (IS_ERR(imp))
+		return PTR_ERR(imp);
 	args.moves = atomic_read(&imp->moves);
 	args.pinned = imp->pinned;
 	return copy_to_user(uarg, &args, sizeof(args)) ? -EFAULT : 0;
 }
 
-static long imp_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
-{
-	struct imp_file *f = file->private_data;
-	void __user *uarg = (void __user *)arg;
-
-	switch (cmd) {
-	case ACCMEM_IMP_IMPORT:
-		return imp_ioctl_import(f, uarg);
-	case ACCMEM_IMP_GET_SG:
-		return imp_ioctl_get_sg(f, uarg);
-	case ACCMEM_IMP_RW:
-		return imp_ioctl_rw(f, uarg);
-	case ACCMEM_IMP_STATE:
-		return imp_ioctl_state(f, uarg);
-	case ACCMEM_IMP_RELEASE:
-		return accmem_test_ioctl_release(&f->imports, uarg,
-						 imp_destroy);
-	default:
-		return -ENOTTY;
-	}
-}
-
-static int imp_open(struct inode *inode, struct file *file)
-{
-	struct imp_file *f = kzalloc(sizeof(*f), GFP_KERNEL);
-
-	if (!f)
-		return -ENOMEM;
-	accmem_test_objs_init(&f->imports);
-	file->private_data = f;
-	return 0;
-}
-
-static int imp_file_release(struct inode *inode, struct file *file)
-{
-	struct imp_file *f = file->private_data;
-
-	accmem_test_objs_destroy(&f->imports, imp_destroy);
-	kfree(f);
-	return 0;
-}
-
-static const struct file_operations imp_fops = {
-	.owner = THIS_MODULE,
-	.open = imp_open,
-	.release = imp_file_release,
-	.unlocked_ioctl = imp_ioctl,
-	.compat_ioctl = compat_ptr_ioctl,
+static const struct accmem_test_ioctl imp_ioctls[] = {
+	{ ACCMEM_IMP_IMPORT, imp_ioctl_import },
+	{ ACCMEM_IMP_GET_SG, imp_ioctl_get_sg },
+	{ ACCMEM_IMP_RW, imp_ioctl_rw },
+	{ ACCMEM_IMP_STATE, imp_ioctl_state },
+	{ }
 };
 
-static struct miscdevice imp_misc = {
-	.minor = MISC_DYNAMIC_MINOR,
-	.name = "accmem_importer",
-	.fops = &imp_fops,
+/*
+ * Not serialised per file: the stress selftest imports through one file
+ * from four threads; imp_lock serialises what must be.
+ */
+static struct accmem_test_dev imp_tdev = {
+	.misc = ACCMEM_TEST_MISC("accmem_importer"),
+	.ioctls = imp_ioctls,
+	.release_cmd = ACCMEM_IMP_RELEASE,
+	.destroy = imp_destroy,
 };
 
 static int __init imp_init(void)
@@ -371,7 +311,7 @@ static int __init imp_init(void)
 		imp_dev = &imp_pdev->dev;
 	}
 
-	ret = misc_register(&imp_misc);
+	ret = accmem_test_dev_register(&imp_tdev);
 	if (ret) {
 		platform_device_unregister(imp_pdev);
 		pci_dev_put(imp_pci);
@@ -381,7 +321,7 @@ static int __init imp_init(void)
 
 static void __exit imp_exit(void)
 {
-	misc_deregister(&imp_misc);
+	accmem_test_dev_deregister(&imp_tdev);
 	platform_device_unregister(imp_pdev);
 	pci_dev_put(imp_pci);
 }

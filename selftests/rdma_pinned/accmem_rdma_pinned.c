@@ -14,7 +14,6 @@
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
-#include <linux/mutex.h>
 #include <linux/overflow.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -23,11 +22,6 @@
 
 #include "accmem_rdma_pinned.h"
 #include "accmem_test_compat.h"
-
-struct rp_file {
-	struct mutex lock; /* serialises the ioctls of this file */
-	struct xarray imports;
-};
 
 #ifdef ACCMEM_RP_HAVE_UMEM_DMA_DEVICE
 #include <linux/device.h>
@@ -343,12 +337,10 @@ static int rp_import_rw(struct rp_import *imp, struct accmem_rp_rw *args)
 }
 #endif
 
-static int rp_ioctl_import(struct rp_file *f, void __user *uarg)
+static int rp_ioctl_import(struct xarray *imports, void __user *uarg)
 {
 	struct accmem_rp_import args;
 	struct rp_import *imp;
-	u32 id;
-	int ret;
 
 	if (copy_from_user(&args, uarg, sizeof(args)))
 		return -EFAULT;
@@ -358,118 +350,56 @@ static int rp_ioctl_import(struct rp_file *f, void __user *uarg)
 	imp = rp_import_create(&args);
 	if (IS_ERR(imp))
 		return PTR_ERR(imp);
-
-	ret = accmem_test_obj_add(&f->imports, imp, &id);
-	if (ret) {
-		rp_import_destroy(imp);
-		return ret;
-	}
-	args.id = id;
-	if (copy_to_user(uarg, &args, sizeof(args))) {
-		accmem_test_obj_remove(&f->imports, id, rp_import_destroy);
-		return -EFAULT;
-	}
-	return 0;
+	return accmem_test_obj_publish(imports, imp, rp_import_destroy,
+				       &args.id, uarg, &args, sizeof(args));
 }
 
-static int rp_ioctl_blocks(struct rp_file *f, void __user *uarg)
+static int rp_ioctl_blocks(struct xarray *imports, void __user *uarg)
 {
 	struct accmem_rp_blocks args;
 	struct rp_import *imp;
 	int ret;
 
-	if (copy_from_user(&args, uarg, sizeof(args)))
-		return -EFAULT;
-	imp = xa_load(&f->imports, args.id);
-	if (!imp)
-		return -ENOENT;
+	imp = accmem_test_obj_get(imports, &args, sizeof(args), &args.id,
+				  uarg);
+	if (IS_ERR(imp))
+		return PTR_ERR(imp);
 	ret = rp_import_runs(imp, u64_to_user_ptr(args.runs), &args.count);
 	if (ret)
 		return ret;
 	return copy_to_user(uarg, &args, sizeof(args)) ? -EFAULT : 0;
 }
 
-static int rp_ioctl_rw(struct rp_file *f, void __user *uarg)
+static int rp_ioctl_rw(struct xarray *imports, void __user *uarg)
 {
 	struct accmem_rp_rw args;
 	struct rp_import *imp;
 
-	if (copy_from_user(&args, uarg, sizeof(args)))
-		return -EFAULT;
+	imp = accmem_test_obj_get(imports, &args, sizeof(args), &args.id,
+				  uarg);
+	if (IS_ERR(imp))
+		return PTR_ERR(imp);
 	if (args.write > 1)
 		return -EINVAL;
-	imp = xa_load(&f->imports, args.id);
-	if (!imp)
-		return -ENOENT;
 	return rp_import_rw(imp, &args);
 }
 
-static long rp_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
-{
-	struct rp_file *f = file->private_data;
-	void __user *uarg = (void __user *)arg;
-	long ret;
-
-	mutex_lock(&f->lock);
-	switch (cmd) {
-	case ACCMEM_RP_IMPORT:
-		ret = rp_ioctl_import(f, uarg);
-		break;
-	case ACCMEM_RP_BLOCKS:
-		ret = rp_ioctl_blocks(f, uarg);
-		break;
-	case ACCMEM_RP_RW:
-		ret = rp_ioctl_rw(f, uarg);
-		break;
-	case ACCMEM_RP_RELEASE:
-		ret = accmem_test_ioctl_release(&f->imports, uarg,
-						rp_import_destroy);
-		break;
-	default:
-		ret = -ENOTTY;
-		break;
-	}
-	mutex_unlock(&f->lock);
-	return ret;
-}
-
-static int rp_open(struct inode *inode, struct file *file)
-{
-	struct rp_file *f = kzalloc(sizeof(*f), GFP_KERNEL);
-
-	if (!f)
-		return -ENOMEM;
-	mutex_init(&f->lock);
-	accmem_test_objs_init(&f->imports);
-	file->private_data = f;
-	return 0;
-}
-
-static int rp_release(struct inode *inode, struct file *file)
-{
-	struct rp_file *f = file->private_data;
-
-	accmem_test_objs_destroy(&f->imports, rp_import_destroy);
-	mutex_destroy(&f->lock);
-	kfree(f);
-	return 0;
-}
-
-static const struct file_operations rp_fops = {
-	.owner = THIS_MODULE,
-	.open = rp_open,
-	.release = rp_release,
-	.unlocked_ioctl = rp_ioctl,
-	.compat_ioctl = compat_ptr_ioctl,
+static const struct accmem_test_ioctl rp_ioctls[] = {
+	{ ACCMEM_RP_IMPORT, rp_ioctl_import },
+	{ ACCMEM_RP_BLOCKS, rp_ioctl_blocks },
+	{ ACCMEM_RP_RW, rp_ioctl_rw },
+	{ }
 };
 
-static struct miscdevice rp_misc = {
-	.minor = MISC_DYNAMIC_MINOR,
-	.name = "accmem_rdma_pinned",
-	.fops = &rp_fops,
+static struct accmem_test_dev rp_tdev = {
+	.misc = ACCMEM_TEST_MISC("accmem_rdma_pinned"),
+	.ioctls = rp_ioctls,
+	.release_cmd = ACCMEM_RP_RELEASE,
+	.destroy = rp_import_destroy,
+	.serialise = true,
 };
 
-module_misc_device(rp_misc);
+module_accmem_test_dev(rp_tdev);
 
 MODULE_DESCRIPTION("Test-only RDMA pinned dma-buf importer for the accmem selftests");
 MODULE_LICENSE("GPL");
