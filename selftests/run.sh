@@ -14,8 +14,10 @@ tmp=${TMPDIR:-/tmp}/accmem-run.$$
 
 for t in "$@"; do
 	echo "# running $(basename "$t")"
+	t0=$(date +%s)
 	{ "$t"; echo $? > "$tmp.rc"; } 2>&1 | tee "$tmp.out"
 	rc=$(cat "$tmp.rc")
+	echo "# $(basename "$t"): exited $rc after $(($(date +%s) - t0)) s"
 	totals=$(grep '^# Totals:' "$tmp.out" | tail -n 1)
 	if [ -z "$totals" ]; then
 		echo "# $(basename "$t"): exited $rc without totals"
