@@ -8,6 +8,18 @@
 #ifndef ACCMEM_LIB_H
 #define ACCMEM_LIB_H
 
+/*
+ * Per-test timeout (include after kselftest_harness.h). The harness default
+ * (30 s) is too short for the debug kernels (KASAN, lockdep, kmemleak)
+ * under TCG while the host's two cores also build a kernel: the RDMA
+ * fixtures' setup alone took longer. A test that hangs is still killed,
+ * after 2 minutes.
+ */
+#ifdef TEST_TIMEOUT_DEFAULT
+#undef TEST_TIMEOUT_DEFAULT
+#define TEST_TIMEOUT_DEFAULT 120
+#endif
+
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
