@@ -417,8 +417,8 @@ FIXTURE_TEARDOWN(removal)
 
 /*
  * After the removal nothing reaches the memory but the pinned import, whose
- * addresses stay reserved: the CPU mapping faults, no new one, no vmap, the
- * dynamic importer was told and cannot map again, the ioctls fail.
+ * addresses stay reserved: the CPU mapping faults, no new one, the dynamic
+ * importer was told and cannot map again, the ioctls fail.
  */
 static void check_revoked(struct __test_metadata *_metadata,
 			  const struct accmem_tenant *t, int imp, int pin,
@@ -426,7 +426,6 @@ static void check_revoked(struct __test_metadata *_metadata,
 {
 	struct accmem_imp_state st;
 	struct accmem_info info;
-	__u32 word;
 
 	EXPECT_EQ(1, read_faults((__u32 *)t->map));
 	EXPECT_EQ(1, read_faults((__u32 *)(t->map + t->size) - 1));
@@ -436,7 +435,7 @@ static void check_revoked(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, accmem_imp_state(imp, move, &st));
 	EXPECT_LE(1, st.moves);
 	EXPECT_EQ(-ENODEV, accmem_imp_remap(imp, move));
-	EXPECT_EQ(-ENODEV, accmem_imp_rw(imp, pin, 0, 0, &word, sizeof(word)));
+	/* (vmap fails too, but dma_buf_vmap() WARNs on any failure) */
 	ASSERT_EQ(0, accmem_imp_state(imp, pin, &st));
 	EXPECT_EQ(1, st.pinned);
 	EXPECT_FALSE(bar_released(&bar));
