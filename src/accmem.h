@@ -74,13 +74,18 @@ struct accmem_stats {
  * @ops: backend
  * @backend: backend private data
  * @mem_size: bytes of device memory
- * @lock: protects @ctx, @file_open, @probe_scrub and @gone (which ioctls
- *	also read without it: a removal racing with an ioctl is harmless)
+ * @lock: protects @ctx, @file_open, @probe_scrub, @gone, @revoked and
+ *	@dmabufs (ioctls read @gone, the scrub, mmap, map and vmap read
+ *	@revoked without it: see accmem_device_revoke()). Taken outside the
+ *	dma-bufs' reservation locks, inside mmap_lock (CPU faults).
  * @ctx: current tenant, NULL when idle (not a reference: the context
  *	clears it when it is released)
  * @file_open: the tenant still has the device file open
  * @probe_scrub: the initial scrub of unknown memory is still running
  * @gone: the device was removed; new opens and ioctls fail with -ENODEV
+ * @revoked: the device's memory is gone (accmem_device_revoke()): it is
+ *	never touched, mapped or scrubbed again
+ * @dmabufs: live struct accmem_dmabuf of the device, to revoke them
  * @mm_lock: protects @mm, the allocator's state (alloc.c only)
  * @mm: allocator of device addresses
  * @objs_lock: protects the object lists debugfs and CPU-access syncing walk:
@@ -101,11 +106,13 @@ struct accmem_device {
 	void *backend;
 	u64 mem_size;
 
-	struct mutex lock; /* protects ctx, file_open, probe_scrub, gone */
+	struct mutex lock; /* protects ctx, file_open, probe_scrub, gone... */
 	struct accmem_ctx *ctx;
 	bool file_open;
 	bool probe_scrub;
 	bool gone;
+	bool revoked;
+	struct list_head dmabufs;
 
 	struct mutex mm_lock; /* protects mm */
 	struct accmem_buddy mm;
@@ -180,6 +187,10 @@ struct accmem_buffer {
 /**
  * struct accmem_dmabuf - private data of one exported dma-buf
  * @buf: the buffer (holds a reference)
+ * @dmabuf: the dma-buf
+ * @inode: its file's inode (holds a reference: its mappings are zapped on
+ *	revocation, even while the file is being released)
+ * @dev_node: in accmem_device.dmabufs (accmem_device.lock)
  * @offset: start of the exported range inside @buf
  * @length: bytes (the dma-buf's size)
  * @ino: inode number of the dma-buf file (debugfs)
@@ -189,6 +200,9 @@ struct accmem_buffer {
  */
 struct accmem_dmabuf {
 	struct accmem_buffer *buf;
+	struct dma_buf *dmabuf;
+	struct inode *inode;
+	struct list_head dev_node;
 	u64 offset;
 	u64 length;
 	unsigned long ino;

@@ -6,9 +6,11 @@
  *
  * Copyright (C) 2026 The accmem authors
  */
+#include <linux/dma-resv.h>
 #include <linux/fs.h>
 #include <linux/idr.h>
 #include <linux/lockdep.h>
+#include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -147,6 +149,7 @@ accmem_device_create(struct device *parent,
 	mutex_init(&adev->mm_lock);
 	mutex_init(&adev->objs_lock);
 	INIT_LIST_HEAD(&adev->buffers);
+	INIT_LIST_HEAD(&adev->dmabufs);
 	adev->parent = parent;
 	adev->mem_size = mem_size;
 
@@ -287,6 +290,40 @@ void accmem_device_remove(struct accmem_device *adev)
 	accmem_debugfs_remove(adev);
 	misc_deregister(&adev->misc);
 	accmem_device_put(adev);
+}
+
+/**
+ * accmem_device_revoke() - the device's memory is gone: cut every access
+ * @adev: device, removed already (accmem_device_remove())
+ *
+ * For memory that goes away with its device (a PCI device removed, not
+ * just unbound). From now on the memory is never touched again: no scrub
+ * (pending ones are dropped, one piece may be under way), no new mmap,
+ * vmap or mapping for an importer (-ENODEV). Every CPU mapping of the
+ * device's dma-bufs is zapped, and their next access gets SIGBUS (CPU
+ * mappings are filled at fault time, under @adev->lock, so none is filled
+ * after this); dynamic importers are told to drop their mappings, and
+ * their next map fails. Pinned importers keep what they mapped: the
+ * backend must keep the memory's addresses reserved until its @release,
+ * when the last of them is gone.
+ *
+ * Context: process context; takes the dma-bufs' reservation locks.
+ */
+void accmem_device_revoke(struct accmem_device *adev)
+{
+	struct accmem_dmabuf *exp;
+
+	mutex_lock(&adev->lock);
+	WRITE_ONCE(adev->revoked, true);
+	list_for_each_entry(exp, &adev->dmabufs, dev_node) {
+		unmap_mapping_range(exp->inode->i_mapping, 0, 0, 1);
+		dma_resv_lock(exp->dmabuf->resv, NULL);
+		accmem_dma_buf_invalidate(exp->dmabuf);
+		dma_resv_unlock(exp->dmabuf->resv);
+	}
+	if (adev->ctx)
+		pr_info("%s: memory revoked from its tenant\n", adev->name);
+	mutex_unlock(&adev->lock);
 }
 
 /**

@@ -20,6 +20,7 @@
 #include <linux/dma-buf.h>
 #include <linux/dma-resv.h>
 #include <linux/file.h>
+#include <linux/fs.h>
 #include <linux/overflow.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -125,6 +126,12 @@ static struct sg_table *accmem_dmabuf_map(struct dma_buf_attachment *attach,
 	struct accmem_attach *aa = attach->priv;
 	struct accmem_mapping *map;
 
+	/*
+	 * Dynamic importers map under the reservation lock, which
+	 * accmem_device_revoke() takes to notify them after setting the flag.
+	 */
+	if (READ_ONCE(adev->revoked))
+		return ERR_PTR(-ENODEV);
 	map = accmem_mapping_create(exp, attach->dev, dir);
 	if (IS_ERR(map))
 		return ERR_CAST(map);
@@ -159,6 +166,10 @@ static void accmem_dmabuf_release(struct dma_buf *dmabuf)
 	mutex_lock(&adev->objs_lock);
 	list_del(&exp->node);
 	mutex_unlock(&adev->objs_lock);
+	mutex_lock(&adev->lock);
+	list_del(&exp->dev_node);
+	mutex_unlock(&adev->lock);
+	iput(exp->inode);
 
 	atomic64_sub(exp->length, &buf->ctx->exported_bytes);
 	atomic_dec(&adev->stats.live_exports);
@@ -296,11 +307,17 @@ static struct dma_buf *accmem_export_create(struct accmem_buffer *buf,
 	/* Paired with accmem_buffer_put() in accmem_dmabuf_release(). */
 	accmem_buffer_get(buf);
 	exp->buf = buf;
-	exp->ino = file_inode(dmabuf->file)->i_ino;
+	exp->dmabuf = dmabuf;
+	exp->inode = file_inode(dmabuf->file);
+	ihold(exp->inode);
+	exp->ino = exp->inode->i_ino;
 	atomic_inc(&adev->stats.live_exports);
 	mutex_lock(&adev->objs_lock);
 	list_add_tail(&exp->node, &buf->exports);
 	mutex_unlock(&adev->objs_lock);
+	mutex_lock(&adev->lock);
+	list_add_tail(&exp->dev_node, &adev->dmabufs);
+	mutex_unlock(&adev->lock);
 	return dmabuf;
 
 err_uncharge:

@@ -65,7 +65,9 @@ static void imp_destroy(void *obj)
 	struct imp_import *imp = obj;
 
 	dma_resv_lock(imp->dmabuf->resv, NULL);
-	dma_buf_unmap_attachment(imp->attach, imp->sgt, DMA_BIDIRECTIONAL);
+	if (imp->sgt)
+		dma_buf_unmap_attachment(imp->attach, imp->sgt,
+					 DMA_BIDIRECTIONAL);
 	if (imp->pinned)
 		dma_buf_unpin(imp->attach);
 	dma_resv_unlock(imp->dmabuf->resv);
@@ -181,6 +183,8 @@ static int imp_ioctl_get_sg(struct xarray *imports, void __user *uarg)
 	if (IS_ERR(imp))
 		return PTR_ERR(imp);
 
+	if (!imp->sgt)
+		return -ENODATA;
 	useg = u64_to_user_ptr(args.segs);
 	for_each_sgtable_dma_sg(imp->sgt, sg, i) {
 		struct accmem_imp_seg seg = {
@@ -266,11 +270,40 @@ static int imp_ioctl_state(struct xarray *imports, void __user *uarg)
 	return copy_to_user(uarg, &args, sizeof(args)) ? -EFAULT : 0;
 }
 
+/*
+ * What a dynamic importer does after move_notify: unmap, map again. Not
+ * serialised against other ioctls on the same import: tests don't.
+ */
+static int imp_ioctl_remap(struct xarray *imports, void __user *uarg)
+{
+	struct imp_import *imp;
+	struct sg_table *sgt;
+	u32 id;
+
+	if (get_user(id, (u32 __user *)uarg))
+		return -EFAULT;
+	imp = xa_load(imports, id);
+	if (!imp)
+		return -ENOENT;
+	if (imp->mode == ACCMEM_IMP_STATIC)
+		return -EINVAL;
+
+	dma_resv_lock(imp->dmabuf->resv, NULL);
+	if (imp->sgt)
+		dma_buf_unmap_attachment(imp->attach, imp->sgt,
+					 DMA_BIDIRECTIONAL);
+	sgt = dma_buf_map_attachment(imp->attach, DMA_BIDIRECTIONAL);
+	imp->sgt = IS_ERR(sgt) ? NULL : sgt;
+	dma_resv_unlock(imp->dmabuf->resv);
+	return PTR_ERR_OR_ZERO(sgt);
+}
+
 static const struct accmem_test_ioctl imp_ioctls[] = {
 	{ ACCMEM_IMP_IMPORT, imp_ioctl_import },
 	{ ACCMEM_IMP_GET_SG, imp_ioctl_get_sg },
 	{ ACCMEM_IMP_RW, imp_ioctl_rw },
 	{ ACCMEM_IMP_STATE, imp_ioctl_state },
+	{ ACCMEM_IMP_REMAP, imp_ioctl_remap },
 	{ }
 };
 

@@ -13,6 +13,9 @@
  *                       reservation lock without pinning (mlx5 path)
  *
  * An import holds its dma-buf until released or the importer file closes.
+ * %ACCMEM_IMP_REMAP drops a dynamic import's mapping and maps it again, as
+ * an importer does after move_notify; if that fails the import has no
+ * mapping until the next REMAP that succeeds.
  */
 #ifndef _ACCMEM_IMPORTER_H
 #define _ACCMEM_IMPORTER_H
@@ -108,5 +111,6 @@ struct accmem_imp_state {
 #define ACCMEM_IMP_RW		_IOW(ACCMEM_IMP_MAGIC, 2, struct accmem_imp_rw)
 #define ACCMEM_IMP_STATE	_IOWR(ACCMEM_IMP_MAGIC, 3, struct accmem_imp_state)
 #define ACCMEM_IMP_RELEASE	_IOW(ACCMEM_IMP_MAGIC, 4, __u32)
+#define ACCMEM_IMP_REMAP	_IOW(ACCMEM_IMP_MAGIC, 5, __u32)
 
 #endif /* _ACCMEM_IMPORTER_H */
