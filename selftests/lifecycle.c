@@ -113,7 +113,7 @@ TEST(alloc_waits_for_scrubs)
 	t0 = accmem_now();
 	EXPECT_EQ(-ENOSPC, accmem_alloc(fd, info.mem_size + info.page_size,
 					0, 0));
-	EXPECT_EQ(-ENOSPC, accmem_alloc(fd, info.page_size, 2 * info.mem_size,
+	EXPECT_EQ(-ENOSPC, accmem_alloc(fd, info.page_size, 1ULL << 62,
 					ACCMEM_ALLOC_CONTIGUOUS));
 	t1 = accmem_now();
 	EXPECT_EQ(1, accmem_sysfs_num("scrubs_pending")) {
