@@ -231,6 +231,9 @@ static pid_t pidns_start(struct pidns_child *c)
 		close(c->go[0]);
 		return pid < 0 ? -errno : pid;
 	}
+	/* only the parent writes go: its close() is pid 1's signal */
+	close(c->go[1]);
+	close(c->report[0]);
 	if (unshare(CLONE_NEWPID))
 		_exit(10);
 	pid = fork();
