@@ -314,6 +314,61 @@ TEST_F(import, importer_writes_cpu_reads)
 	EXPECT_EQ(0, accmem_imp_release(self->imp.fd, id));
 }
 
+/* Maps import @id through the importer's file (dma_buf_mmap()). */
+static void *imp_mmap(int imp, int id, size_t len, int prot)
+{
+	return mmap(NULL, len, prot, MAP_SHARED, imp,
+		    (off_t)id * sysconf(_SC_PAGESIZE));
+}
+
+/*
+ * A read-only export stays read-only when an importer maps it for user
+ * space (dma_buf_mmap(), with a vma of the importer's writable file): no
+ * writable mapping, and no mprotect() to writable later. An O_RDWR export
+ * can be mapped writable that way.
+ */
+TEST_F(import, readonly_export_importer_mmap)
+{
+	size_t len = self->t.size;
+	int ro, id, rw_id;
+	char *p;
+
+	rw_id = imp_import(&self->imp, self->t.dmabuf, ACCMEM_IMP_DYN_PIN, 0,
+			   NULL);
+	ASSERT_LT(0, rw_id);
+	p = imp_mmap(self->imp.fd, rw_id, len, PROT_READ | PROT_WRITE);
+	ASSERT_NE(MAP_FAILED, p) {
+		TH_LOG("importer mmap of an O_RDWR export: %s", strerror(errno));
+	}
+	p[4096] = 0x5a;
+	/* drain the write-combining buffer (PCI) before the other mapping */
+	__sync_synchronize();
+	EXPECT_EQ(0x5a, self->t.map[4096]);
+	munmap(p, len);
+
+	ro = accmem_export(self->t.fd, self->t.h, 0, len, O_CLOEXEC);
+	ASSERT_LE(0, ro);
+	id = imp_import(&self->imp, ro, ACCMEM_IMP_DYN_PIN, 0, NULL);
+	ASSERT_LT(0, id);
+	EXPECT_EQ(MAP_FAILED, imp_mmap(self->imp.fd, id, len,
+				       PROT_READ | PROT_WRITE));
+	EXPECT_EQ(EACCES, errno);
+	p = imp_mmap(self->imp.fd, id, len, PROT_READ);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_EQ(0x5a, p[4096]);
+	EXPECT_EQ(-1, mprotect(p, len, PROT_READ | PROT_WRITE));
+	EXPECT_EQ(EACCES, errno);
+	munmap(p, len);
+	/* and mmap(2) of the dma-buf itself, as before */
+	p = accmem_mmap(ro, len, PROT_READ);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_EQ(-1, mprotect(p, len, PROT_READ | PROT_WRITE));
+	munmap(p, len);
+	EXPECT_EQ(0, accmem_imp_release(self->imp.fd, id));
+	EXPECT_EQ(0, accmem_imp_release(self->imp.fd, rw_id));
+	close(ro);
+}
+
 TEST_F(import, pins_counted)
 {
 	struct accmem_imp_state st = { 0 };

@@ -204,4 +204,120 @@ TEST_F(ioctl, export_ok_flags)
 	close(b);
 }
 
+/* @cmd with the structure size @size instead of its own */
+static unsigned long ioc_sized(unsigned long cmd, size_t size)
+{
+	return (cmd & ~((unsigned long)_IOC_SIZEMASK << _IOC_SIZESHIFT)) |
+	       ((unsigned long)size << _IOC_SIZESHIFT);
+}
+
+/* A structure as a newer user space might have it: with fields appended. */
+struct alloc_v9 {
+	struct accmem_alloc a;
+	__u64 newer[2];
+};
+
+/*
+ * Structures can grow (Documentation/uapi.rst): a longer one works when
+ * its extra bytes are zero and the kernel leaves them alone; non-zero
+ * extra bytes are fields this kernel does not know: -EINVAL.
+ */
+TEST_F(ioctl, longer_struct)
+{
+	struct alloc_v9 v = { .a = { .size = self->pg } };
+	struct {
+		struct accmem_info info;
+		__u64 newer;
+	} i = { .newer = 0x5a5a5a5a5a5a5a5aULL };
+
+	unsigned long alloc_v9 = ioc_sized(ACCMEM_IOC_ALLOC, sizeof(v));
+
+	ASSERT_EQ(0, accmem_ioctl(self->fd, alloc_v9, &v));
+	EXPECT_LT(0, v.a.handle);
+	EXPECT_EQ(0, v.newer[0]);
+	EXPECT_EQ(0, v.newer[1]);
+	EXPECT_EQ(0, accmem_free(self->fd, v.a.handle));
+
+	memset(&v, 0, sizeof(v));
+	v.a.size = self->pg;
+	v.newer[1] = 1;
+	EXPECT_EQ(-EINVAL, accmem_ioctl(self->fd, alloc_v9, &v));
+	/* INFO (no input) fills what it knows, the rest is untouched */
+	ASSERT_EQ(0, accmem_ioctl(self->fd,
+				  ioc_sized(ACCMEM_IOC_INFO, sizeof(i)), &i));
+	EXPECT_EQ(ACCMEM_UAPI_VERSION, i.info.version);
+	EXPECT_EQ(self->info.mem_size, i.info.mem_size);
+	EXPECT_EQ(0x5a5a5a5a5a5a5a5aULL, i.newer);
+}
+
+/* Shorter than the first version of the structure: refused. */
+TEST_F(ioctl, shorter_struct)
+{
+	struct accmem_alloc a = { .size = self->pg };
+	struct accmem_free f = { .handle = self->h };
+	struct accmem_info info;
+
+	EXPECT_EQ(-EINVAL, accmem_ioctl(self->fd,
+					ioc_sized(ACCMEM_IOC_ALLOC,
+						  sizeof(a) - 8), &a));
+	EXPECT_EQ(-EINVAL, accmem_ioctl(self->fd,
+					ioc_sized(ACCMEM_IOC_FREE, 4),
+					&f));
+	EXPECT_EQ(-EINVAL, accmem_ioctl(self->fd,
+					ioc_sized(ACCMEM_IOC_INFO, 0),
+					&info));
+	/* the handle survived */
+	EXPECT_EQ(0, accmem_free(self->fd, self->h));
+}
+
+/*
+ * Dispatch is on the number; the type and the direction must be ours:
+ * else -ENOTTY, like a number we do not know. 0xAC (linux/raw.h, uAPI
+ * version 1) is not ours any more.
+ */
+TEST_F(ioctl, unknown_commands)
+{
+	struct accmem_info info;
+	char big[64] = { 0 };
+
+	EXPECT_EQ(2, ACCMEM_UAPI_VERSION);
+	EXPECT_EQ(0xA8, _IOC_TYPE(ACCMEM_IOC_INFO));
+	EXPECT_EQ(-ENOTTY, accmem_ioctl(self->fd, _IOWR(ACCMEM_IOC_MAGIC, 0x04,
+							struct accmem_alloc),
+					big));
+	EXPECT_EQ(-ENOTTY, accmem_ioctl(self->fd, _IOWR(ACCMEM_IOC_MAGIC, 0xff,
+							__u64), big));
+	EXPECT_EQ(-ENOTTY, accmem_ioctl(self->fd, _IOR(0xAC, 0x00,
+						       struct accmem_info),
+					&info));
+	EXPECT_EQ(-ENOTTY, accmem_ioctl(self->fd,
+					_IOC(_IOC_READ | _IOC_WRITE,
+					     ACCMEM_IOC_MAGIC, 0x00,
+					     sizeof(info)), &info));
+	EXPECT_EQ(-ENOTTY, accmem_ioctl(self->fd,
+					_IOC(_IOC_NONE, ACCMEM_IOC_MAGIC,
+					     _IOC_NR(ACCMEM_IOC_FREE), 0), big));
+}
+
+/* A freed handle's number is not handed out again at once. */
+TEST_F(ioctl, handles_cyclic)
+{
+	int h1, h2, h3;
+
+	h1 = accmem_alloc(self->fd, self->pg, 0, 0);
+	ASSERT_LT(0, h1);
+	ASSERT_EQ(0, accmem_free(self->fd, h1));
+	ASSERT_EQ(0, accmem_free(self->fd, self->h));
+	h2 = accmem_alloc(self->fd, self->pg, 0, 0);
+	ASSERT_LT(0, h2);
+	EXPECT_NE(h1, h2);
+	EXPECT_NE(self->h, h2);
+	EXPECT_LT(h1, h2);
+	h3 = accmem_alloc(self->fd, self->pg, 0, 0);
+	ASSERT_LT(0, h3);
+	EXPECT_LT(h2, h3);
+	/* a stale handle stays stale */
+	EXPECT_EQ(-ENOENT, accmem_free(self->fd, h1));
+}
+
 TEST_HARNESS_MAIN

@@ -34,6 +34,7 @@
 #include <linux/mutex.h>
 #include <linux/scatterlist.h>
 #include <linux/types.h>
+#include <linux/wait.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
 
@@ -93,6 +94,8 @@ struct accmem_stats {
  *	accmem_attach.mappings. Nests inside the reservation lock.
  * @buffers: live struct accmem_buffer
  * @stats: counters
+ * @scrubs_pending: released buffers whose scrub has not finished yet
+ * @scrub_wq: woken when @scrubs_pending drops to zero
  * @probe_work: runs the initial scrub (holding a reference of its own)
  * @debugfs: debugfs directory
  */
@@ -121,6 +124,8 @@ struct accmem_device {
 	struct list_head buffers;
 
 	struct accmem_stats stats;
+	atomic_t scrubs_pending;
+	wait_queue_head_t scrub_wq;
 	struct work_struct probe_work;
 	struct dentry *debugfs;
 };
@@ -130,30 +135,49 @@ struct accmem_device {
  * @ref: held by the open device file (struct accmem_file) and by every live
  *	buffer
  * @adev: the device (holds a reference)
- * @owner_pid: thread group that opened the device (information only)
+ * @owner: thread group that opened the device (a reference; information
+ *	only, shown in the reader's pid namespace)
  * @exported_bytes: bytes of all live dma-bufs of this tenancy
  * @pinned_bytes: bytes of all pinned attachments of this tenancy
  */
 struct accmem_ctx {
 	struct kref ref;
 	struct accmem_device *adev;
-	pid_t owner_pid;
+	struct pid *owner;
 	atomic64_t exported_bytes;
 	atomic64_t pinned_bytes;
 };
 
 /**
  * struct accmem_file - an open device file (its file->private_data)
- * @ctx: the tenancy the open started (holds a reference)
+ * @adev: the device (an observer's file holds a reference of its own, a
+ *	tenant's through its context)
+ * @ctx: the tenancy the open started (holds a reference); NULL for an
+ *	observer (opened O_RDONLY), which has no handles
  * @handles: uAPI handle -> struct accmem_buffer (holds a reference); the
  *	xarray's own lock protects it
+ * @next_handle: where the cyclic search for a free handle starts (under
+ *	the handle table's lock)
  *
  * The handles belong to the file, not to the tenancy: closing the file
  * drops them, then the file's reference on the context.
  */
 struct accmem_file {
+	struct accmem_device *adev;
 	struct accmem_ctx *ctx;
 	struct xarray handles;
+	u32 next_handle;
+};
+
+/**
+ * struct accmem_uarg - the user argument of an ioctl
+ * @ptr: user pointer
+ * @size: bytes user space passed (the size encoded in the command), at
+ *	least the size of the ioctl's first version
+ */
+struct accmem_uarg {
+	void __user *ptr;
+	size_t size;
 };
 
 /**
@@ -235,9 +259,13 @@ extern u64 accmem_max_pin_bytes;
 void accmem_device_put(struct accmem_device *adev);
 void accmem_device_get(struct accmem_device *adev);
 const char *accmem_device_state(struct accmem_device *adev);
+int accmem_uarg_in(const struct accmem_uarg *ua, void *kdata, size_t ksize);
+int accmem_uarg_out(const struct accmem_uarg *ua, const void *kdata,
+		    size_t ksize);
 
 /* context.c */
-int accmem_file_open(struct accmem_device *adev, struct accmem_file **out);
+int accmem_file_open(struct accmem_device *adev, bool tenant,
+		     struct accmem_file **out);
 void accmem_file_release(struct accmem_file *afile);
 void accmem_ctx_get(struct accmem_ctx *ctx);
 void accmem_ctx_put(struct accmem_ctx *ctx);
@@ -298,8 +326,9 @@ bool accmem_mm_iter_next(struct accmem_mm_iter *it);
 	     accmem_mm_iter_next(__accmem_it);)
 
 /* buffer.c */
-int accmem_ioctl_alloc(struct accmem_file *afile, void __user *uarg);
-int accmem_ioctl_free(struct accmem_file *afile, void __user *uarg);
+int accmem_ioctl_alloc(struct accmem_file *afile,
+		       const struct accmem_uarg *ua);
+int accmem_ioctl_free(struct accmem_file *afile, const struct accmem_uarg *ua);
 struct accmem_buffer *accmem_buffer_lookup(struct accmem_file *afile,
 					   u32 handle);
 void accmem_buffer_get(struct accmem_buffer *buf);
@@ -322,7 +351,8 @@ int accmem_buffer_walk(struct accmem_buffer *buf, u64 offset, u64 length,
 void accmem_scrub(struct accmem_device *adev, u64 offset, u64 len);
 
 /* export.c */
-int accmem_ioctl_export(struct accmem_file *afile, void __user *uarg);
+int accmem_ioctl_export(struct accmem_file *afile,
+			const struct accmem_uarg *ua);
 int accmem_export_range_check(u64 offset, u64 length, u64 size);
 
 /* mapping.c */

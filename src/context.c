@@ -2,13 +2,17 @@
 /*
  * accmem: the single-tenant context and the open device file.
  *
- * A device has at most one context. open() creates it when the device is
- * idle, together with the open file's own object (struct accmem_file: the
+ * A device has at most one context. An open() for writing creates it when
+ * the device is idle, together with the open file's own object (struct accmem_file: the
  * file's reference on the context and the handle table). The context lives
  * until the device file is closed *and* every allocation of the tenancy has
  * been released (which requires every dma-buf exported from it to be gone)
  * and scrubbed. Until then open() fails with -EBUSY, so no other tenant can
  * ever see memory an importer may still access.
+ *
+ * An open() without FMODE_WRITE (O_RDONLY) is an observer: its accmem_file
+ * has no context and no handles, holds only a device reference, and
+ * neither needs nor blocks a tenancy.
  *
  * The file's handles reference buffers, buffers reference the context, and
  * nothing references the file: closing it drops the handles and then its
@@ -17,6 +21,7 @@
  * Copyright (C) 2026 The accmem authors
  */
 #include <linux/lockdep.h>
+#include <linux/pid.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 
@@ -34,7 +39,7 @@ static int accmem_ctx_create(struct accmem_device *adev,
 		return -ENOMEM;
 
 	kref_init(&ctx->ref);
-	ctx->owner_pid = task_tgid_vnr(current);
+	ctx->owner = get_task_pid(current, PIDTYPE_TGID);
 	ctx->adev = adev;
 
 	mutex_lock(&adev->lock);
@@ -44,6 +49,7 @@ static int accmem_ctx_create(struct accmem_device *adev,
 		ret = -EBUSY;
 	if (ret) {
 		mutex_unlock(&adev->lock);
+		put_pid(ctx->owner);
 		kfree(ctx);
 		return ret;
 	}
@@ -52,20 +58,39 @@ static int accmem_ctx_create(struct accmem_device *adev,
 	adev->file_open = true;
 	mutex_unlock(&adev->lock);
 
-	pr_debug("%s: tenancy of pid %d begins\n", adev->name, ctx->owner_pid);
+	pr_debug("%s: tenancy of pid %d begins\n", adev->name,
+		 pid_nr(ctx->owner));
 	*out = ctx;
 	return 0;
 }
 
+/* An observer's file holds a device reference, nothing else. */
+static int accmem_observer_get(struct accmem_device *adev)
+{
+	int ret = 0;
+
+	mutex_lock(&adev->lock);
+	if (adev->gone)
+		ret = -ENODEV;
+	else
+		accmem_device_get(adev);
+	mutex_unlock(&adev->lock);
+	return ret;
+}
+
 /**
- * accmem_file_open() - open the device file: start a tenancy
+ * accmem_file_open() - open the device file: start a tenancy or observe
  * @adev: device
+ * @tenant: the file was opened for writing: start a tenancy; else the
+ *	file is an observer, which only holds a device reference
  * @out: the open file's object, holding a reference on the new context
+ *	(tenant) or on the device (observer)
  *
- * Return: 0; -EBUSY while another tenancy or a scrub is in progress;
- * -ENODEV when the device was removed; -ENOMEM.
+ * Return: 0; -EBUSY while another tenancy or a scrub is in progress (not
+ * for an observer); -ENODEV when the device was removed; -ENOMEM.
  */
-int accmem_file_open(struct accmem_device *adev, struct accmem_file **out)
+int accmem_file_open(struct accmem_device *adev, bool tenant,
+		     struct accmem_file **out)
 {
 	struct accmem_file *afile;
 	int ret;
@@ -74,11 +99,15 @@ int accmem_file_open(struct accmem_device *adev, struct accmem_file **out)
 	if (!afile)
 		return -ENOMEM;
 
-	ret = accmem_ctx_create(adev, &afile->ctx);
+	if (tenant)
+		ret = accmem_ctx_create(adev, &afile->ctx);
+	else
+		ret = accmem_observer_get(adev);
 	if (ret) {
 		kfree(afile);
 		return ret;
 	}
+	afile->adev = adev;
 	xa_init_flags(&afile->handles, XA_FLAGS_ALLOC1);
 	*out = afile;
 	return 0;
@@ -90,12 +119,18 @@ int accmem_file_open(struct accmem_device *adev, struct accmem_file **out)
  *
  * Drops every handle, then the file's reference on the context. Memory
  * still exported stays allocated (and the tenancy alive) until its dma-bufs
- * are released.
+ * are released. An observer's file drops its device reference.
  */
 void accmem_file_release(struct accmem_file *afile)
 {
 	struct accmem_ctx *ctx = afile->ctx;
-	struct accmem_device *adev = ctx->adev;
+	struct accmem_device *adev = afile->adev;
+
+	if (!ctx) {
+		kfree(afile);
+		accmem_device_put(adev);
+		return;
+	}
 
 	accmem_file_drop_handles(afile);
 	WARN_ON_ONCE(!xa_empty(&afile->handles));
@@ -128,7 +163,9 @@ static void accmem_ctx_release(struct kref *ref)
 	mutex_unlock(&adev->lock);
 
 	/* The char device may be gone already (device removed). */
-	pr_debug("%s: tenancy of pid %d ended\n", adev->name, ctx->owner_pid);
+	pr_debug("%s: tenancy of pid %d ended\n", adev->name,
+		 pid_nr(ctx->owner));
+	put_pid(ctx->owner);
 	kfree(ctx);
 	accmem_device_put(adev);
 }

@@ -208,9 +208,20 @@ static int accmem_dmabuf_end_cpu_access(struct dma_buf *dmabuf,
 	return accmem_dmabuf_cpu_access(dmabuf, false);
 }
 
+/*
+ * A dma-buf file that is not writable (exported without O_RDWR) is mapped
+ * read-only whoever maps it: mmap(2) of the dma-buf checks its file, but an
+ * importer's dma_buf_mmap() comes with a vma of its own, writable, file.
+ */
 static int accmem_dmabuf_mmap(struct dma_buf *dmabuf,
 			      struct vm_area_struct *vma)
 {
+	if (!(dmabuf->file->f_mode & FMODE_WRITE)) {
+		if (vma->vm_flags & VM_WRITE)
+			return -EACCES;
+		/* and mprotect(PROT_WRITE) cannot make it writable later */
+		accmem_vm_flags_clear(vma, VM_MAYWRITE);
+	}
 	return accmem_mmap_range(dmabuf->priv, vma);
 }
 
@@ -330,7 +341,7 @@ err_free:
 /**
  * accmem_ioctl_export() - ACCMEM_IOC_EXPORT
  * @afile: the open device file
- * @uarg: struct accmem_export
+ * @ua: struct accmem_export
  *
  * The fd is reserved first, every reference is taken and the result copied
  * out before the fd is installed: until fd_install() nobody else can reach
@@ -339,15 +350,17 @@ err_free:
  * Return: 0; -ENOENT for an unknown handle; -EINVAL for bad flags, padding
  * or range; -EDQUOT beyond max_export_bytes; -EMFILE; -ENOMEM; -EFAULT.
  */
-int accmem_ioctl_export(struct accmem_file *afile, void __user *uarg)
+int accmem_ioctl_export(struct accmem_file *afile,
+			const struct accmem_uarg *ua)
 {
 	struct accmem_export args;
 	struct accmem_buffer *buf;
 	struct dma_buf *dmabuf;
 	int fd, ret;
 
-	if (copy_from_user(&args, uarg, sizeof(args)))
-		return -EFAULT;
+	ret = accmem_uarg_in(ua, &args, sizeof(args));
+	if (ret)
+		return ret;
 	if (args.flags & ~ACCMEM_EXPORT_FLAGS || args.pad)
 		return -EINVAL;
 
@@ -371,7 +384,7 @@ int accmem_ioctl_export(struct accmem_file *afile, void __user *uarg)
 	}
 
 	args.fd = fd;
-	if (copy_to_user(uarg, &args, sizeof(args))) {
+	if (accmem_uarg_out(ua, &args, sizeof(args))) {
 		ret = -EFAULT;
 		dma_buf_put(dmabuf);
 		goto err_fd;

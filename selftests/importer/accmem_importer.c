@@ -298,6 +298,31 @@ static int imp_ioctl_remap(struct xarray *imports, void __user *uarg)
 	return PTR_ERR_OR_ZERO(sgt);
 }
 
+/*
+ * mmap() of the importer's file at offset id << PAGE_SHIFT maps import id
+ * through dma_buf_mmap(), the way a DRM driver maps an imported GEM object:
+ * with the vma of the importer's file, not the dma-buf's.
+ */
+static int imp_mmap(struct xarray *imports, struct vm_area_struct *vma)
+{
+	struct dma_buf *dmabuf = NULL;
+	struct imp_import *imp;
+	int ret;
+
+	xa_lock(imports);
+	imp = xa_load(imports, vma->vm_pgoff);
+	if (imp) {
+		dmabuf = imp->dmabuf;
+		get_dma_buf(dmabuf);
+	}
+	xa_unlock(imports);
+	if (!dmabuf)
+		return -ENOENT;
+	ret = dma_buf_mmap(dmabuf, vma, 0);
+	dma_buf_put(dmabuf);
+	return ret;
+}
+
 static const struct accmem_test_ioctl imp_ioctls[] = {
 	{ ACCMEM_IMP_IMPORT, imp_ioctl_import },
 	{ ACCMEM_IMP_GET_SG, imp_ioctl_get_sg },
@@ -316,6 +341,7 @@ static struct accmem_test_dev imp_tdev = {
 	.ioctls = imp_ioctls,
 	.release_cmd = ACCMEM_IMP_RELEASE,
 	.destroy = imp_destroy,
+	.mmap = imp_mmap,
 };
 
 static int __init imp_init(void)
