@@ -46,6 +46,9 @@ static void accmem_buffer_release(struct kref *ref)
 	struct accmem_buffer *buf = container_of(ref, struct accmem_buffer,
 						 ref);
 
+	/* No longer live for max_allocs, though not yet scrubbed. */
+	atomic_dec(&buf->ctx->live_allocs);
+
 	/* Zeroing gigabytes must not block the closing task. */
 	queue_work(accmem_wq, &buf->release_work);
 }
@@ -121,6 +124,19 @@ static int accmem_alloc_check(struct accmem_alloc *args, u64 *align)
 	return 0;
 }
 
+/* Counts a live allocation of the tenant; undone in accmem_buffer_release(). */
+static int accmem_alloc_charge(struct accmem_ctx *ctx)
+{
+	unsigned int limit = READ_ONCE(accmem_max_allocs) ?:
+			     ACCMEM_DEFAULT_MAX_ALLOCS;
+
+	if (atomic_inc_return(&ctx->live_allocs) > limit) {
+		atomic_dec(&ctx->live_allocs);
+		return -EDQUOT;
+	}
+	return 0;
+}
+
 static struct accmem_buffer *accmem_buffer_create(struct accmem_ctx *ctx,
 						  u64 size, u64 align,
 						  u32 flags)
@@ -131,9 +147,14 @@ static struct accmem_buffer *accmem_buffer_create(struct accmem_ctx *ctx,
 	struct accmem_mm_iter it;
 	int ret;
 
-	buf = kzalloc(sizeof(*buf), GFP_KERNEL);
-	if (!buf)
+	ret = accmem_alloc_charge(ctx);
+	if (ret)
+		return ERR_PTR(ret);
+	buf = kzalloc(sizeof(*buf), GFP_KERNEL_ACCOUNT);
+	if (!buf) {
+		atomic_dec(&ctx->live_allocs);
 		return ERR_PTR(-ENOMEM);
+	}
 
 	INIT_LIST_HEAD(&buf->blocks);
 	ret = accmem_mm_alloc(adev, size, align, contiguous, &buf->blocks);
@@ -145,6 +166,7 @@ static struct accmem_buffer *accmem_buffer_create(struct accmem_ctx *ctx,
 	}
 	if (ret) {
 		kfree(buf);
+		atomic_dec(&ctx->live_allocs);
 		return ERR_PTR(ret);
 	}
 
@@ -176,7 +198,8 @@ static struct accmem_buffer *accmem_buffer_create(struct accmem_ctx *ctx,
  * to take back a handle that could not be copied out.
  *
  * Return: 0; -EINVAL for bad arguments; -ENOSPC when device memory is
- * exhausted; -ENOMEM; -EFAULT.
+ * exhausted; -EDQUOT when the tenant has max_allocs live allocations;
+ * -ENOMEM; -EFAULT.
  */
 int accmem_ioctl_alloc(struct accmem_file *afile, void __user *uarg)
 {
@@ -199,7 +222,7 @@ int accmem_ioctl_alloc(struct accmem_file *afile, void __user *uarg)
 
 	xa_lock(&afile->handles);
 	ret = __xa_alloc(&afile->handles, &handle, buf, ACCMEM_HANDLE_LIMIT,
-			 GFP_KERNEL);
+			 GFP_KERNEL_ACCOUNT);
 	if (!ret)
 		buf->handle = handle;
 	xa_unlock(&afile->handles);

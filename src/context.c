@@ -29,7 +29,8 @@ static int accmem_ctx_create(struct accmem_device *adev,
 	struct accmem_ctx *ctx;
 	int ret = 0;
 
-	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
+	/* Charged to the tenant's memory cgroup, as everything it creates. */
+	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
 	if (!ctx)
 		return -ENOMEM;
 
@@ -70,7 +71,7 @@ int accmem_file_open(struct accmem_device *adev, struct accmem_file **out)
 	struct accmem_file *afile;
 	int ret;
 
-	afile = kzalloc(sizeof(*afile), GFP_KERNEL);
+	afile = kzalloc(sizeof(*afile), GFP_KERNEL_ACCOUNT);
 	if (!afile)
 		return -ENOMEM;
 
@@ -79,7 +80,7 @@ int accmem_file_open(struct accmem_device *adev, struct accmem_file **out)
 		kfree(afile);
 		return ret;
 	}
-	xa_init_flags(&afile->handles, XA_FLAGS_ALLOC1);
+	xa_init_flags(&afile->handles, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
 	*out = afile;
 	return 0;
 }

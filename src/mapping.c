@@ -60,7 +60,9 @@ static u32 accmem_max_seg(struct device *dev)
  * @dir: direction
  *
  * Segments merge physically contiguous memory up to
- * min(dma_get_max_seg_size(@dev), 2 GiB), page aligned.
+ * min(dma_get_max_seg_size(@dev), 2 GiB - PAGE_SIZE), page aligned. The
+ * arrays are kvmalloc()ed: a large export cut into small segments needs
+ * more than kmalloc() can give.
  *
  * Return: the mapping, or an ERR_PTR.
  */
@@ -78,7 +80,8 @@ struct accmem_mapping *accmem_mapping_create(struct accmem_dmabuf *exp,
 	/* Count, then fill: the table is exactly as long as needed. */
 	accmem_buffer_walk(exp->buf, exp->offset, exp->length,
 			   accmem_seg_add, &b);
-	map = kzalloc(struct_size(map, segs, b.count), GFP_KERNEL);
+	/* Beyond ~262k segments (16 bytes each) kmalloc cannot serve it. */
+	map = kvzalloc(struct_size(map, segs, b.count), GFP_KERNEL);
 	if (!map)
 		return ERR_PTR(-ENOMEM);
 	b.segs = map->segs;
@@ -100,7 +103,7 @@ struct accmem_mapping *accmem_mapping_create(struct accmem_dmabuf *exp,
 	if (ret)
 		goto err_table;
 
-	map->saved = kcalloc(map->sgt.nents, sizeof(*map->saved), GFP_KERNEL);
+	map->saved = kvcalloc(map->sgt.nents, sizeof(*map->saved), GFP_KERNEL);
 	if (!map->saved) {
 		ret = -ENOMEM;
 		goto err_unmap;
@@ -116,7 +119,7 @@ err_unmap:
 err_table:
 	sg_free_table(&map->sgt);
 err_free:
-	kfree(map);
+	kvfree(map);
 	return ERR_PTR(ret);
 }
 
@@ -140,22 +143,32 @@ void accmem_mapping_destroy(struct accmem_device *adev,
 	}
 	adev->ops->unmap(adev, map);
 	sg_free_table(&map->sgt);
-	kfree(map->saved);
-	kfree(map);
+	kvfree(map->saved);
+	kvfree(map);
 }
 
 struct accmem_mmap_state {
 	struct vm_area_struct *vma;
 	unsigned long addr;
+	bool has_pages;
 };
 
+/*
+ * RAM with struct pages is mapped with remap_pfn_range(): on hosts with
+ * memory encryption (SME, SEV, TDX) io_remap_pfn_range() would map it
+ * decrypted (shared), which is right for MMIO only.
+ */
 static int accmem_mmap_piece(void *arg, phys_addr_t phys, u64 len)
 {
 	struct accmem_mmap_state *st = arg;
 	int ret;
 
-	ret = io_remap_pfn_range(st->vma, st->addr, PHYS_PFN(phys), len,
-				 st->vma->vm_page_prot);
+	if (st->has_pages)
+		ret = remap_pfn_range(st->vma, st->addr, PHYS_PFN(phys), len,
+				      st->vma->vm_page_prot);
+	else
+		ret = io_remap_pfn_range(st->vma, st->addr, PHYS_PFN(phys),
+					 len, st->vma->vm_page_prot);
 	st->addr += len;
 	return ret;
 }
@@ -168,14 +181,26 @@ static int accmem_mmap_piece(void *arg, phys_addr_t phys, u64 len)
  * Only MAP_SHARED is accepted. The mapping is VM_PFNMAP|VM_IO, so it
  * cannot be pinned through GUP; it
  * is VM_DONTCOPY, so a forked child does not inherit access to it.
+ * Memory without struct pages (a PCI BAR) is only mapped while the
+ * pci_mmap policy allows it: VFIO type1 maps such PFNMAP ranges into an
+ * IOMMU without holding anything (Documentation/security.rst).
  *
- * Return: 0 or a negative errno.
+ * Return: 0; -EINVAL for a private mapping; -EPERM when pci_mmap is
+ * "deny" and the memory has no struct pages; another negative errno.
  */
 int accmem_mmap_range(struct accmem_dmabuf *exp, struct vm_area_struct *vma)
 {
 	struct accmem_device *adev = accmem_buf_dev(exp->buf);
-	struct accmem_mmap_state st = { .vma = vma, .addr = vma->vm_start };
+	struct accmem_mmap_state st = {
+		.vma = vma,
+		.addr = vma->vm_start,
+		.has_pages = adev->ops->has_pages,
+	};
 	u64 offset = exp->offset + ((u64)vma->vm_pgoff << PAGE_SHIFT);
+
+	if (!st.has_pages &&
+	    READ_ONCE(accmem_pci_mmap) == ACCMEM_PCI_MMAP_DENY)
+		return -EPERM;
 
 	/*
 	 * Shared mappings only: a private (COW) mapping of device memory
