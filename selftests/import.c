@@ -591,18 +591,22 @@ FIXTURE_SETUP(big)
 	self->imp = accmem_imp_open();
 	ASSERT_LE(0, self->imp);
 	if (mem_available() < BIG_DEV + 256 * SZ_1M)
-		SKIP(return, "needs %llu MiB of free RAM for a 1 GiB emulated device, %llu MiB available",
-		     (BIG_DEV + 256 * SZ_1M) >> 20, mem_available() >> 20);
+		SKIP(return, "needs %llu MiB of free RAM for a 1 GiB %s, %llu MiB free",
+		     (BIG_DEV + 256 * SZ_1M) >> 20, "emulated device",
+		     mem_available() >> 20);
 	ASSERT_EQ(0, accmem_wait_idle(60));
 	ASSERT_EQ(0, run("rmmod accmem"));
 	/* the last emu_size wins over the lane's */
 	snprintf(cmd, sizeof(cmd), "%s emu_devices=1 emu_size=%lluM",
 		 reload_cmd(), BIG_DEV >> 20);
-	self->loaded = 1;
-	ASSERT_EQ(0, run(cmd)) {
-		TH_LOG("'%s' failed", cmd);
+	if (run(cmd)) {
+		/* the teardown does not run after a failed setup */
+		run(reload_cmd());
+		ASSERT_TRUE(0) {
+			TH_LOG("'%s' failed", cmd);
+		}
 	}
-	ASSERT_EQ(0, accmem_wait_idle(300));
+	self->loaded = 1;
 }
 
 FIXTURE_TEARDOWN(big)
@@ -623,6 +627,8 @@ TEST_F_TIMEOUT(big, map_263k_segments, 900)
 	struct accmem_imp_import a;
 	int id;
 
+	/* the probe scrub of 1 GiB first */
+	ASSERT_EQ(0, accmem_wait_idle(300));
 	ASSERT_EQ(0, accmem_tenant_start(&self->t, BIG_BUF, 0, 0));
 	ASSERT_EQ(ACCMEM_BACKEND_EMU, self->t.info.backend);
 	id = accmem_imp_import(self->imp, self->t.dmabuf, ACCMEM_IMP_DYN_PIN,
