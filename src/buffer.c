@@ -152,8 +152,8 @@ static struct accmem_buffer *accmem_buffer_create(struct accmem_ctx *ctx,
 		return ERR_PTR(ret);
 	buf = kzalloc(sizeof(*buf), GFP_KERNEL_ACCOUNT);
 	if (!buf) {
-		atomic_dec(&ctx->live_allocs);
-		return ERR_PTR(-ENOMEM);
+		ret = -ENOMEM;
+		goto err_uncharge;
 	}
 
 	INIT_LIST_HEAD(&buf->blocks);
@@ -164,11 +164,8 @@ static struct accmem_buffer *accmem_buffer_create(struct accmem_ctx *ctx,
 		ret = accmem_mm_alloc(adev, size, align, contiguous,
 				      &buf->blocks);
 	}
-	if (ret) {
-		kfree(buf);
-		atomic_dec(&ctx->live_allocs);
-		return ERR_PTR(ret);
-	}
+	if (ret)
+		goto err_free;
 
 	kref_init(&buf->ref);
 	INIT_LIST_HEAD(&buf->exports);
@@ -186,6 +183,11 @@ static struct accmem_buffer *accmem_buffer_create(struct accmem_ctx *ctx,
 	list_add_tail(&buf->node, &adev->buffers);
 	mutex_unlock(&adev->objs_lock);
 	return buf;
+err_free:
+	kfree(buf);
+err_uncharge:
+	atomic_dec(&ctx->live_allocs);
+	return ERR_PTR(ret);
 }
 
 /**
