@@ -590,6 +590,14 @@ FIXTURE_SETUP(big)
 	self->loaded = 0;
 	self->imp = accmem_imp_open();
 	ASSERT_LE(0, self->imp);
+	/*
+	 * The vIOMMU lane's importer borrows a PCI device whose 32-bit DMA
+	 * mask leaves no 2 GiB-aligned IOVA range (dma-iommu aligns an
+	 * allocation to its size) for 1 GiB: the IOMMU refuses the map.
+	 */
+	if (strstr(getenv("ACCMEM_IMPORTER") ?: "", "pci_dev="))
+		SKIP(return, "%s: %s", "importer device behind an IOMMU",
+		     "its 32-bit DMA mask has no IOVA range for 1 GiB");
 	if (mem_available() < BIG_DEV + 256 * SZ_1M)
 		SKIP(return, "needs %llu MiB of free RAM for a 1 GiB %s, %llu MiB free",
 		     (BIG_DEV + 256 * SZ_1M) >> 20, "emulated device",
