@@ -48,7 +48,8 @@ TEST(info_sane)
 	EXPECT_LT(0, info.mem_size);
 	EXPECT_EQ(0, info.mem_size % info.page_size);
 	EXPECT_EQ(info.mem_size, info.mem_free);
-	EXPECT_EQ(1ULL << 31, info.max_segment);
+	/* below 2 GiB: importers that keep lengths in an int see INT_MIN */
+	EXPECT_EQ((1ULL << 31) - info.page_size, info.max_segment);
 	EXPECT_EQ(0, info.pad);
 	EXPECT_EQ(info.mem_size, (__u64)accmem_sysfs_num("mem_size"));
 	EXPECT_EQ(0, accmem_sysfs_num("mem_used"));

@@ -1,8 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * accmem ioctl validation: every bad input gets its errno, one bad
- * parameter per check, and the device stays usable afterwards.
+ * parameter per check, and the device stays usable afterwards; the
+ * per-tenant bounds on live allocations and exports, and the tenant's
+ * kernel objects charged to its memory cgroup.
  */
+#include <sys/mount.h>
+#include <sys/stat.h>
+
 #include "kselftest_harness.h"
 #include "accmem_lib.h"
 
@@ -28,6 +33,8 @@ FIXTURE_TEARDOWN(ioctl)
 {
 	int h, dmabuf;
 
+	accmem_set_param("max_allocs", 0);
+	accmem_set_param("max_exports", 0);
 	/* The device is still usable after whatever the test did. */
 	h = accmem_alloc(self->fd, self->pg, 0, 0);
 	EXPECT_LT(0, h);
@@ -318,6 +325,115 @@ TEST_F(ioctl, handles_cyclic)
 	EXPECT_LT(h2, h3);
 	/* a stale handle stays stale */
 	EXPECT_EQ(-ENOENT, accmem_free(self->fd, h1));
+}
+
+/*
+ * max_allocs bounds the tenant's live allocations (EDQUOT beyond it, the
+ * fixture's counts); a freed one makes room again, 0 is the default bound.
+ */
+TEST_F(ioctl, alloc_count_limit)
+{
+	int a, b;
+
+	ASSERT_EQ(0, accmem_set_param("max_allocs", 2));
+	a = accmem_alloc(self->fd, self->pg, 0, 0);
+	EXPECT_LT(0, a);
+	EXPECT_EQ(-EDQUOT, accmem_alloc(self->fd, self->pg, 0, 0));
+	EXPECT_EQ(0, accmem_free(self->fd, a));
+	b = accmem_alloc(self->fd, self->pg, 0, 0);
+	EXPECT_LT(0, b);
+	EXPECT_EQ(-EDQUOT, accmem_alloc(self->fd, self->pg, 0, 0));
+	ASSERT_EQ(0, accmem_set_param("max_allocs", 0));
+	a = accmem_alloc(self->fd, self->pg, 0, 0);
+	EXPECT_LT(0, a);
+}
+
+/*
+ * max_exports bounds the tenant's live dma-bufs (EDQUOT beyond it); a
+ * released one makes room again, 0 is the default bound.
+ */
+TEST_F(ioctl, export_count_limit)
+{
+	int a, b, c;
+
+	ASSERT_EQ(0, accmem_set_param("max_exports", 2));
+	a = accmem_export(self->fd, self->h, 0, self->pg, O_CLOEXEC);
+	EXPECT_LE(0, a);
+	b = accmem_export(self->fd, self->h, 0, self->pg, O_CLOEXEC);
+	EXPECT_LE(0, b);
+	EXPECT_EQ(-EDQUOT, accmem_export(self->fd, self->h, 0, self->pg,
+					 O_CLOEXEC));
+	close(a);
+	c = accmem_export(self->fd, self->h, 0, self->pg, O_CLOEXEC);
+	EXPECT_LE(0, c);
+	EXPECT_EQ(-EDQUOT, accmem_export(self->fd, self->h, 0, self->pg,
+					 O_CLOEXEC));
+	ASSERT_EQ(0, accmem_set_param("max_exports", 0));
+	a = accmem_export(self->fd, self->h, 0, self->pg, O_CLOEXEC);
+	EXPECT_LE(0, a);
+	close(a);
+	close(b);
+	close(c);
+}
+
+#define CGROOT "/sys/fs/cgroup"
+#define CG CGROOT "/accmem-selftest"
+
+static long long cg_current(void)
+{
+	char v[64];
+
+	if (accmem_read_file(CG "/memory.current", v, sizeof(v)))
+		return -1;
+	return atoll(v);
+}
+
+/*
+ * The tenant's kernel objects are charged to its memory cgroup: a few
+ * thousand allocations (a buffer object and a handle-table slot each)
+ * raise memory.current of the cgroup the tenant runs in.
+ */
+TEST_F(ioctl, kernel_memory_charged)
+{
+	char ctl[256] = "";
+	long long before, after;
+	int i, n, *h;
+
+	if (access(CGROOT "/cgroup.controllers", F_OK))
+		mount("cgroup2", CGROOT, "cgroup2", 0, NULL);
+	accmem_read_file(CGROOT "/cgroup.controllers", ctl, sizeof(ctl));
+	if (!strstr(ctl, "memory"))
+		SKIP(return, "kernel without the cgroup2 memory controller");
+	ASSERT_EQ(0, accmem_write_file(CGROOT "/cgroup.subtree_control",
+				       "+memory"));
+	ASSERT_EQ(0, mkdir(CG, 0755) && errno != EEXIST ? -errno : 0);
+	ASSERT_EQ(0, accmem_write_file(CG "/cgroup.procs", "0"));
+
+	/* room left of the device's memory, in pages */
+	n = (self->info.mem_size - SZ_1M) / self->pg - 64;
+	if (n > 12000)
+		n = 12000;
+	h = calloc(n, sizeof(*h));
+	ASSERT_NE(NULL, h);
+	before = cg_current();
+	for (i = 0; i < n; i++) {
+		h[i] = accmem_alloc(self->fd, self->pg, 0, 0);
+		if (h[i] <= 0)
+			break;
+	}
+	after = cg_current();
+	EXPECT_EQ(n, i);
+	while (i--)
+		accmem_free(self->fd, h[i]);
+	free(h);
+	EXPECT_EQ(0, accmem_write_file(CGROOT "/cgroup.procs", "0"));
+	rmdir(CG);
+
+	TH_LOG("%d allocations: memory.current %lld -> %lld", n, before,
+	       after);
+	ASSERT_LE(0, before);
+	/* at least 64 bytes each: a buffer object is more than that */
+	EXPECT_LE(64LL * n, after - before);
 }
 
 TEST_HARNESS_MAIN

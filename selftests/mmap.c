@@ -3,7 +3,8 @@
  * accmem CPU mappings of dma-bufs: shared only, PFN/IO mappings that are
  * neither dumped, expanded, inherited nor pinnable through GUP; data
  * round-trips; sub-range exports map exactly their range; the dma-buf
- * core's SYNC and SET_NAME work and the exporter is named.
+ * core's SYNC and SET_NAME work and the exporter is named; the pci_mmap
+ * policy.
  */
 #include <sys/uio.h>
 
@@ -11,6 +12,7 @@
 #include "accmem_lib.h"
 
 #define SEED 0x5eed1234u
+#define PCI_MMAP "/sys/module/accmem/parameters/pci_mmap"
 
 FIXTURE(mmap)
 {
@@ -25,6 +27,7 @@ FIXTURE_SETUP(mmap)
 
 FIXTURE_TEARDOWN(mmap)
 {
+	accmem_write_file(PCI_MMAP, "allow");
 	accmem_tenant_leave(&self->t);
 	EXPECT_EQ(0, accmem_wait_idle(60));
 }
@@ -272,6 +275,41 @@ TEST_F(mmap, exporter_name_and_buffer_name)
 	}
 	fclose(f);
 	EXPECT_STREQ("accmem", name);
+}
+
+/*
+ * pci_mmap=deny: mmap of memory without struct pages (a PCI BAR) fails
+ * with EPERM, so no VFIO user can map it into an IOMMU through us;
+ * emulated RAM (pages, referenced by whoever maps it) is not affected.
+ * allow (the default) maps again; unknown values are refused.
+ */
+TEST_F(mmap, pci_mmap_policy)
+{
+	char now[32];
+	void *p;
+
+	ASSERT_EQ(0, accmem_read_file(PCI_MMAP, now, sizeof(now)));
+	EXPECT_STREQ("allow", now);
+	EXPECT_EQ(-EINVAL, accmem_write_file(PCI_MMAP, "maybe"));
+	ASSERT_EQ(0, accmem_write_file(PCI_MMAP, "deny\n"));
+	p = mmap(NULL, self->t.size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 self->t.dmabuf, 0);
+	if (self->t.info.backend == ACCMEM_BACKEND_PCI) {
+		EXPECT_EQ(MAP_FAILED, p);
+		EXPECT_EQ(EPERM, errno);
+	} else {
+		EXPECT_NE(MAP_FAILED, p);
+	}
+	if (p != MAP_FAILED)
+		munmap(p, self->t.size);
+
+	ASSERT_EQ(0, accmem_write_file(PCI_MMAP, "allow"));
+	p = mmap(NULL, self->t.size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 self->t.dmabuf, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	accmem_fill(p, self->t.size, SEED);
+	EXPECT_EQ(-1, accmem_check(p, self->t.size, SEED));
+	munmap(p, self->t.size);
 }
 
 TEST_HARNESS_MAIN

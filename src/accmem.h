@@ -44,8 +44,23 @@
 #include "compat.h"
 
 #define ACCMEM_NAME_LEN		24
-/* Largest scatterlist segment handed to importers (some cast to int). */
-#define ACCMEM_MAX_SEGMENT	SZ_2G
+/*
+ * Largest scatterlist segment handed to importers: page aligned and below
+ * 2 GiB, because some importers keep segment lengths in an int.
+ */
+#define ACCMEM_MAX_SEGMENT	(SZ_2G - PAGE_SIZE)
+/*
+ * Per-tenant bounds on live objects when max_allocs/max_exports are 0
+ * (their descriptions in main.c repeat the numbers).
+ */
+#define ACCMEM_DEFAULT_MAX_ALLOCS	65536
+#define ACCMEM_DEFAULT_MAX_EXPORTS	65536
+
+/* pci_mmap: may user space mmap dma-bufs of memory without struct pages? */
+enum accmem_pci_mmap_policy {
+	ACCMEM_PCI_MMAP_ALLOW,
+	ACCMEM_PCI_MMAP_DENY,
+};
 
 /**
  * struct accmem_stats - counters shown in sysfs
@@ -139,6 +154,8 @@ struct accmem_device {
  *	only, shown in the reader's pid namespace)
  * @exported_bytes: bytes of all live dma-bufs of this tenancy
  * @pinned_bytes: bytes of all pinned attachments of this tenancy
+ * @live_allocs: buffers of this tenancy not yet released (max_allocs)
+ * @live_exports: dma-bufs of this tenancy not yet released (max_exports)
  */
 struct accmem_ctx {
 	struct kref ref;
@@ -146,6 +163,8 @@ struct accmem_ctx {
 	struct pid *owner;
 	atomic64_t exported_bytes;
 	atomic64_t pinned_bytes;
+	atomic_t live_allocs;
+	atomic_t live_exports;
 };
 
 /**
@@ -254,6 +273,9 @@ extern struct workqueue_struct *accmem_wq;
 extern struct dentry *accmem_debugfs_root;
 extern u64 accmem_max_export_bytes;
 extern u64 accmem_max_pin_bytes;
+extern unsigned int accmem_max_allocs;
+extern unsigned int accmem_max_exports;
+extern int accmem_pci_mmap;
 
 /* device.c (and the backend interface in accmem_backend.h) */
 void accmem_device_put(struct accmem_device *adev);

@@ -25,6 +25,7 @@
 #include <linux/dma-buf.h>
 #include <linux/dma-direction.h>
 #include <linux/list.h>
+#include <linux/moduleparam.h>
 #include <linux/scatterlist.h>
 #include <linux/types.h>
 
@@ -118,6 +119,23 @@ struct accmem_backend_ops {
 	void __iomem *(*iomem)(struct accmem_device *adev, phys_addr_t phys);
 	void (*release)(void *backend);
 };
+
+/**
+ * struct accmem_enum_param - a module parameter that takes one of @names
+ * @value: index into @names (read with READ_ONCE())
+ * @names: the accepted values
+ * @count: entries in @names
+ *
+ * Used with module_param_cb(name, &accmem_enum_param_ops, &param, perm).
+ */
+struct accmem_enum_param {
+	int *value;
+	const char * const *names;
+	unsigned int count;
+};
+
+/* main.c */
+extern const struct kernel_param_ops accmem_enum_param_ops;
 
 /* device.c */
 struct accmem_device *accmem_device_add(struct device *parent,

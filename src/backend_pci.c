@@ -52,15 +52,35 @@ module_param(pci_bar, int, 0444);
 MODULE_PARM_DESC(pci_bar,
 		 "BAR holding the device memory, -1 = the largest prefetchable 64-bit memory BAR (default)");
 
-static char *p2p_policy = "auto";
-module_param(p2p_policy, charp, 0644);
+enum accmem_p2p_policy {
+	ACCMEM_P2P_AUTO,
+	ACCMEM_P2P_DISTANCE,
+	ACCMEM_P2P_HOST,
+	ACCMEM_P2P_DENY,
+};
+
+static const char * const accmem_p2p_names[] = {
+	[ACCMEM_P2P_AUTO] = "auto",
+	[ACCMEM_P2P_DISTANCE] = "distance",
+	[ACCMEM_P2P_HOST] = "host",
+	[ACCMEM_P2P_DENY] = "deny",
+};
+
+static int p2p_policy = ACCMEM_P2P_AUTO;
+static struct accmem_enum_param accmem_p2p_param = {
+	.value = &p2p_policy,
+	.names = accmem_p2p_names,
+	.count = ARRAY_SIZE(accmem_p2p_names),
+};
+module_param_cb(p2p_policy, &accmem_enum_param_ops, &accmem_p2p_param, 0644);
 MODULE_PARM_DESC(p2p_policy,
-		 "Which peer-to-peer importers may attach PCI BAR memory: distance (pci_p2pdma_distance() must accept the importer), host (any importer that allows peer2peer; DMA goes through the host bridge), deny, or auto (distance where the kernel has PCI_P2PDMA, else host)");
+		 "Which peer-to-peer importers may attach PCI BAR memory: distance (pci_p2pdma_distance() must accept the importer), host (any importer that allows peer2peer; DMA goes through the host bridge), deny, or auto (distance where the kernel has PCI_P2PDMA, else host); other values are refused with EINVAL");
 
 /*
  * The claimed BAR, immutable from accmem_pci_claim() to accmem_pci_free()
  * but for what accmem_pci_retire() sets when the driver lets go of the
- * device: no lock. (p2p_policy is read once per attach with READ_ONCE().)
+ * device: no lock. (p2p_policy is an int read once per attach with
+ * READ_ONCE().)
  * @reserve, @reserved: the BAR's range, reserved from accmem_pci_retire()
  * to accmem_pci_free().
  * @adev, @node: in accmem_pci_retired from accmem_pci_retire() to
@@ -101,17 +121,18 @@ static int accmem_pci_attach(struct accmem_device *adev,
 			     struct dma_buf_attachment *attach)
 {
 	struct accmem_pci *bar = accmem_pci_of(adev);
-	const char *policy = READ_ONCE(p2p_policy);
+	int policy = READ_ONCE(p2p_policy);
 
 	/* BAR memory is only for importers that can do peer-to-peer DMA. */
 	if (!attach->peer2peer)
 		return -EOPNOTSUPP;
 
-	if (!strcmp(policy, "auto"))
-		policy = ACCMEM_HAVE_P2PDMA ? "distance" : "host";
-	if (!strcmp(policy, "host"))
+	if (policy == ACCMEM_P2P_AUTO)
+		policy = ACCMEM_HAVE_P2PDMA ? ACCMEM_P2P_DISTANCE :
+					      ACCMEM_P2P_HOST;
+	if (policy == ACCMEM_P2P_HOST)
 		return 0;
-	if (!strcmp(policy, "distance") &&
+	if (policy == ACCMEM_P2P_DISTANCE &&
 	    pci_p2pdma_distance(bar->pdev, attach->dev, true) >= 0)
 		return 0;
 	return -EOPNOTSUPP;
@@ -166,9 +187,24 @@ static void accmem_pci_unmap(struct accmem_device *adev,
 	accmem_pci_unmap_n(map, map->sgt.nents);
 }
 
+/*
+ * The zeros go through the write-combining mapping, whose buffers may
+ * still hold them when memset_io() returns: wmb() drains them to the bus,
+ * and a read from the BAR, which PCI ordering forbids to pass the posted
+ * writes before it, returns only once they have reached the device. Only
+ * then is the memory scrubbed (and handed to the next tenant).
+ */
 static void accmem_pci_scrub(struct accmem_device *adev, u64 offset, u64 len)
 {
-	memset_io(accmem_pci_of(adev)->wc + offset, 0, len);
+	void __iomem *p = accmem_pci_of(adev)->wc + offset;
+
+	memset_io(p, 0, len);
+	/* Drain the WC buffers before the read-back below. */
+	wmb();
+	if (readl(p + len - sizeof(u32)))
+		dev_warn_ratelimited(&accmem_pci_of(adev)->pdev->dev,
+				     "scrub: memory at %#llx reads back non-zero\n",
+				     offset + len - sizeof(u32));
 }
 
 static pgprot_t accmem_pci_pgprot(pgprot_t prot)

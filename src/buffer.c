@@ -49,6 +49,9 @@ static void accmem_buffer_release(struct kref *ref)
 	struct accmem_buffer *buf = container_of(ref, struct accmem_buffer,
 						 ref);
 
+	/* No longer live for max_allocs, though not yet scrubbed. */
+	atomic_dec(&buf->ctx->live_allocs);
+
 	/* Zeroing gigabytes must not block the closing task. */
 	atomic_inc(&accmem_buf_dev(buf)->scrubs_pending);
 	queue_work(accmem_wq, &buf->release_work);
@@ -125,6 +128,19 @@ static int accmem_alloc_check(struct accmem_alloc *args, u64 *align)
 	return 0;
 }
 
+/* Counts a live allocation of the tenant; undone in accmem_buffer_release(). */
+static int accmem_alloc_charge(struct accmem_ctx *ctx)
+{
+	unsigned int limit = READ_ONCE(accmem_max_allocs) ?:
+			     ACCMEM_DEFAULT_MAX_ALLOCS;
+
+	if (atomic_inc_return(&ctx->live_allocs) > limit) {
+		atomic_dec(&ctx->live_allocs);
+		return -EDQUOT;
+	}
+	return 0;
+}
+
 static struct accmem_buffer *accmem_buffer_create(struct accmem_ctx *ctx,
 						  u64 size, u64 align,
 						  u32 flags)
@@ -135,9 +151,14 @@ static struct accmem_buffer *accmem_buffer_create(struct accmem_ctx *ctx,
 	struct accmem_mm_iter it;
 	int ret;
 
-	buf = kzalloc(sizeof(*buf), GFP_KERNEL);
-	if (!buf)
-		return ERR_PTR(-ENOMEM);
+	ret = accmem_alloc_charge(ctx);
+	if (ret)
+		return ERR_PTR(ret);
+	buf = kzalloc(sizeof(*buf), GFP_KERNEL_ACCOUNT);
+	if (!buf) {
+		ret = -ENOMEM;
+		goto err_uncharge;
+	}
 
 	INIT_LIST_HEAD(&buf->blocks);
 	ret = accmem_mm_alloc(adev, size, align, contiguous, &buf->blocks);
@@ -150,9 +171,10 @@ static struct accmem_buffer *accmem_buffer_create(struct accmem_ctx *ctx,
 					      &buf->blocks);
 	}
 	if (ret) {
-		kfree(buf);
 		/* -E2BIG: it would never fit, no use waiting. */
-		return ERR_PTR(ret == -E2BIG ? -ENOSPC : ret);
+		if (ret == -E2BIG)
+			ret = -ENOSPC;
+		goto err_free;
 	}
 
 	kref_init(&buf->ref);
@@ -171,6 +193,11 @@ static struct accmem_buffer *accmem_buffer_create(struct accmem_ctx *ctx,
 	list_add_tail(&buf->node, &adev->buffers);
 	mutex_unlock(&adev->objs_lock);
 	return buf;
+err_free:
+	kfree(buf);
+err_uncharge:
+	atomic_dec(&ctx->live_allocs);
+	return ERR_PTR(ret);
 }
 
 /**
@@ -188,7 +215,8 @@ static struct accmem_buffer *accmem_buffer_create(struct accmem_ctx *ctx,
  * that can never fit fails at once.
  *
  * Return: 0; -EINVAL for bad arguments; -ENOSPC when device memory is
- * exhausted; -ENOMEM; -EFAULT; -ERESTARTSYS when killed while waiting.
+ * exhausted; -EDQUOT when the tenant has max_allocs live allocations;
+ * -ENOMEM; -EFAULT; -ERESTARTSYS when killed while waiting.
  */
 int accmem_ioctl_alloc(struct accmem_file *afile,
 		       const struct accmem_uarg *ua)
@@ -214,7 +242,7 @@ int accmem_ioctl_alloc(struct accmem_file *afile,
 	xa_lock(&afile->handles);
 	ret = __xa_alloc_cyclic(&afile->handles, &handle, buf,
 				ACCMEM_HANDLE_LIMIT, &afile->next_handle,
-				GFP_KERNEL);
+				GFP_KERNEL_ACCOUNT);
 	if (ret >= 0)	/* 1: the numbers wrapped around */
 		buf->handle = handle;
 	xa_unlock(&afile->handles);

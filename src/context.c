@@ -32,9 +32,10 @@ static int accmem_ctx_create(struct accmem_device *adev,
 			     struct accmem_ctx **out)
 {
 	struct accmem_ctx *ctx;
-	int ret = 0;
+	int ret;
 
-	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
+	/* Charged to the tenant's memory cgroup, as everything it creates. */
+	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
 	if (!ctx)
 		return -ENOMEM;
 
@@ -43,15 +44,13 @@ static int accmem_ctx_create(struct accmem_device *adev,
 	ctx->adev = adev;
 
 	mutex_lock(&adev->lock);
-	if (adev->gone)
+	if (adev->gone) {
 		ret = -ENODEV;
-	else if (adev->ctx || adev->probe_scrub)
+		goto err_unlock;
+	}
+	if (adev->ctx || adev->probe_scrub) {
 		ret = -EBUSY;
-	if (ret) {
-		mutex_unlock(&adev->lock);
-		put_pid(ctx->owner);
-		kfree(ctx);
-		return ret;
+		goto err_unlock;
 	}
 	accmem_device_get(adev);
 	adev->ctx = ctx;
@@ -62,6 +61,12 @@ static int accmem_ctx_create(struct accmem_device *adev,
 		 pid_nr(ctx->owner));
 	*out = ctx;
 	return 0;
+
+err_unlock:
+	mutex_unlock(&adev->lock);
+	put_pid(ctx->owner);
+	kfree(ctx);
+	return ret;
 }
 
 /* An observer's file holds a device reference, nothing else. */
@@ -95,7 +100,7 @@ int accmem_file_open(struct accmem_device *adev, bool tenant,
 	struct accmem_file *afile;
 	int ret;
 
-	afile = kzalloc(sizeof(*afile), GFP_KERNEL);
+	afile = kzalloc(sizeof(*afile), GFP_KERNEL_ACCOUNT);
 	if (!afile)
 		return -ENOMEM;
 
@@ -108,7 +113,7 @@ int accmem_file_open(struct accmem_device *adev, bool tenant,
 		return ret;
 	}
 	afile->adev = adev;
-	xa_init_flags(&afile->handles, XA_FLAGS_ALLOC1);
+	xa_init_flags(&afile->handles, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
 	*out = afile;
 	return 0;
 }

@@ -172,6 +172,7 @@ static void accmem_dmabuf_release(struct dma_buf *dmabuf)
 	iput(exp->inode);
 
 	atomic64_sub(exp->length, &buf->ctx->exported_bytes);
+	atomic_dec(&buf->ctx->live_exports);
 	atomic_dec(&adev->stats.live_exports);
 	kfree(exp);
 	/* May start the scrub: the last importer has let go. */
@@ -275,10 +276,18 @@ int accmem_export_range_check(u64 offset, u64 length, u64 size)
 static int accmem_export_charge(struct accmem_ctx *ctx, u64 length)
 {
 	u64 limit = READ_ONCE(accmem_max_export_bytes);
-	s64 total = atomic64_add_return(length, &ctx->exported_bytes);
+	unsigned int max = READ_ONCE(accmem_max_exports) ?:
+			   ACCMEM_DEFAULT_MAX_EXPORTS;
+	s64 total;
 
+	if (atomic_inc_return(&ctx->live_exports) > max) {
+		atomic_dec(&ctx->live_exports);
+		return -EDQUOT;
+	}
+	total = atomic64_add_return(length, &ctx->exported_bytes);
 	if (limit && total > limit) {
 		atomic64_sub(length, &ctx->exported_bytes);
+		atomic_dec(&ctx->live_exports);
 		return -EDQUOT;
 	}
 	return 0;
@@ -293,7 +302,7 @@ static struct dma_buf *accmem_export_create(struct accmem_buffer *buf,
 	struct dma_buf *dmabuf;
 	int ret;
 
-	exp = kzalloc(sizeof(*exp), GFP_KERNEL);
+	exp = kzalloc(sizeof(*exp), GFP_KERNEL_ACCOUNT);
 	if (!exp)
 		return ERR_PTR(-ENOMEM);
 	INIT_LIST_HEAD(&exp->attachments);
@@ -333,6 +342,7 @@ static struct dma_buf *accmem_export_create(struct accmem_buffer *buf,
 
 err_uncharge:
 	atomic64_sub(exp->length, &buf->ctx->exported_bytes);
+	atomic_dec(&buf->ctx->live_exports);
 err_free:
 	kfree(exp);
 	return ERR_PTR(ret);
@@ -348,7 +358,8 @@ err_free:
  * the dma-buf, so a racing close() of a guessed fd number frees nothing.
  *
  * Return: 0; -ENOENT for an unknown handle; -EINVAL for bad flags, padding
- * or range; -EDQUOT beyond max_export_bytes; -EMFILE; -ENOMEM; -EFAULT.
+ * or range; -EDQUOT beyond max_export_bytes or max_exports; -EMFILE;
+ * -ENOMEM; -EFAULT.
  */
 int accmem_ioctl_export(struct accmem_file *afile,
 			const struct accmem_uarg *ua)

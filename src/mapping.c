@@ -61,7 +61,9 @@ static u32 accmem_max_seg(struct device *dev)
  * @dir: direction
  *
  * Segments merge physically contiguous memory up to
- * min(dma_get_max_seg_size(@dev), 2 GiB), page aligned.
+ * min(dma_get_max_seg_size(@dev), 2 GiB - PAGE_SIZE), page aligned. The
+ * arrays are kvmalloc()ed: a large export cut into small segments needs
+ * more than kmalloc() can give.
  *
  * Return: the mapping, or an ERR_PTR.
  */
@@ -79,7 +81,8 @@ struct accmem_mapping *accmem_mapping_create(struct accmem_dmabuf *exp,
 	/* Count, then fill: the table is exactly as long as needed. */
 	accmem_buffer_walk(exp->buf, exp->offset, exp->length,
 			   accmem_seg_add, &b);
-	map = kzalloc(struct_size(map, segs, b.count), GFP_KERNEL);
+	/* Beyond ~262k segments (16 bytes each) kmalloc cannot serve it. */
+	map = kvzalloc(struct_size(map, segs, b.count), GFP_KERNEL);
 	if (!map)
 		return ERR_PTR(-ENOMEM);
 	b.segs = map->segs;
@@ -101,7 +104,7 @@ struct accmem_mapping *accmem_mapping_create(struct accmem_dmabuf *exp,
 	if (ret)
 		goto err_table;
 
-	map->saved = kcalloc(map->sgt.nents, sizeof(*map->saved), GFP_KERNEL);
+	map->saved = kvcalloc(map->sgt.nents, sizeof(*map->saved), GFP_KERNEL);
 	if (!map->saved) {
 		ret = -ENOMEM;
 		goto err_unmap;
@@ -117,7 +120,7 @@ err_unmap:
 err_table:
 	sg_free_table(&map->sgt);
 err_free:
-	kfree(map);
+	kvfree(map);
 	return ERR_PTR(ret);
 }
 
@@ -141,14 +144,15 @@ void accmem_mapping_destroy(struct accmem_device *adev,
 	}
 	adev->ops->unmap(adev, map);
 	sg_free_table(&map->sgt);
-	kfree(map->saved);
-	kfree(map);
+	kvfree(map->saved);
+	kvfree(map);
 }
 
 /* CPU faults map up to this much memory at once. */
 #define ACCMEM_FAULT_AROUND	SZ_2M
 
 struct accmem_fault_state {
+	struct accmem_device *adev;
 	struct vm_area_struct *vma;
 	unsigned long addr;
 	pgprot_t prot;
@@ -161,6 +165,8 @@ static int accmem_fault_piece(void *arg, phys_addr_t phys, u64 len)
 	unsigned long pfn = PHYS_PFN(phys), end = PHYS_PFN(phys + len);
 	vm_fault_t ret;
 
+	/* accmem_device_revoke() must not run between the check and here. */
+	lockdep_assert_held(&st->adev->lock);
 	for (; pfn < end; pfn++, st->addr += PAGE_SIZE) {
 		ret = vmf_insert_pfn_prot(st->vma, st->addr, pfn, st->prot);
 		if (ret & VM_FAULT_ERROR) {
@@ -185,6 +191,7 @@ static vm_fault_t accmem_vm_fault(struct vm_fault *vmf)
 	struct accmem_dmabuf *exp = vma->vm_private_data;
 	struct accmem_device *adev = accmem_buf_dev(exp->buf);
 	struct accmem_fault_state st = {
+		.adev = adev,
 		.vma = vma,
 		.addr = vmf->address & PAGE_MASK,
 		.prot = vma->vm_page_prot,
@@ -193,7 +200,13 @@ static vm_fault_t accmem_vm_fault(struct vm_fault *vmf)
 	u64 offset = exp->offset + ((u64)vmf->pgoff << PAGE_SHIFT);
 	u64 len = min_t(u64, ACCMEM_FAULT_AROUND, vma->vm_end - st.addr);
 
-	/* I/O memory is never encrypted (io_remap_pfn_range() does the same) */
+	/*
+	 * I/O memory is never encrypted (io_remap_pfn_range() does the same).
+	 * RAM with struct pages (the emulated backend) keeps the encrypted
+	 * protection: on hosts with memory encryption (SME, SEV, TDX) mapping
+	 * it decrypted would share it with the host, which is right for MMIO
+	 * only.
+	 */
 	if (!adev->ops->has_pages)
 		st.prot = pgprot_decrypted(st.prot);
 
@@ -218,14 +231,25 @@ static const struct vm_operations_struct accmem_vm_ops = {
  * cannot be pinned through GUP; it is VM_DONTCOPY, so a forked child does
  * not inherit access to it. Pages are mapped at fault time, so that
  * accmem_device_revoke() can take them all back: after it, an access gets
- * SIGBUS.
+ * SIGBUS. Memory without struct pages (a PCI BAR) is only mapped while the
+ * pci_mmap policy allows it: VFIO type1 maps such PFNMAP ranges into an
+ * IOMMU without holding anything (Documentation/security.rst).
  *
- * Return: 0; -EINVAL for a private mapping; -ENODEV when the device's
+ * Return: 0; -EINVAL for a private mapping; -EPERM when pci_mmap is
+ * "deny" and the memory has no struct pages; -ENODEV when the device's
  * memory was revoked.
  */
 int accmem_mmap_range(struct accmem_dmabuf *exp, struct vm_area_struct *vma)
 {
 	struct accmem_device *adev = accmem_buf_dev(exp->buf);
+
+	/*
+	 * At mmap time, not at fault time: under "deny" no mapping of a BAR
+	 * exists to be handed to VFIO; one made under "allow" stays usable.
+	 */
+	if (!adev->ops->has_pages &&
+	    READ_ONCE(accmem_pci_mmap) == ACCMEM_PCI_MMAP_DENY)
+		return -EPERM;
 
 	/*
 	 * Shared mappings only: a private (COW) mapping of device memory

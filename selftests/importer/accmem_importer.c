@@ -15,6 +15,7 @@
 #include <linux/fs.h>
 #include <linux/iosys-map.h>
 #include <linux/miscdevice.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/pci.h>
 #include <linux/platform_device.h>
@@ -323,12 +324,50 @@ static int imp_mmap(struct xarray *imports, struct vm_area_struct *vma)
 	return ret;
 }
 
+/*
+ * What an importer that holds page references does to the exporter's
+ * pages (get_page() then put_page()), on pages whose count is not zero:
+ * a page with count zero is reported instead, its put_page() would free
+ * memory the exporter still owns.
+ */
+static int imp_ioctl_page_refs(struct xarray *imports, void __user *uarg)
+{
+	struct accmem_imp_page_refs args;
+	unsigned long pfn, end;
+
+	if (copy_from_user(&args, uarg, sizeof(args)))
+		return -EFAULT;
+	if (!PAGE_ALIGNED(args.phys) || !PAGE_ALIGNED(args.len) ||
+	    args.phys + args.len < args.phys)
+		return -EINVAL;
+	args.zero = 0;
+	args.taken = 0;
+	end = PHYS_PFN(args.phys + args.len);
+	for (pfn = PHYS_PFN(args.phys); pfn < end; pfn++) {
+		struct page *page;
+
+		if (!pfn_valid(pfn))
+			return -EINVAL;
+		page = pfn_to_page(pfn);
+		if (!page_count(page)) {
+			args.zero++;
+			continue;
+		}
+		get_page(page);
+		put_page(page);
+		args.taken++;
+		cond_resched();
+	}
+	return copy_to_user(uarg, &args, sizeof(args)) ? -EFAULT : 0;
+}
+
 static const struct accmem_test_ioctl imp_ioctls[] = {
 	{ ACCMEM_IMP_IMPORT, imp_ioctl_import },
 	{ ACCMEM_IMP_GET_SG, imp_ioctl_get_sg },
 	{ ACCMEM_IMP_RW, imp_ioctl_rw },
 	{ ACCMEM_IMP_STATE, imp_ioctl_state },
 	{ ACCMEM_IMP_REMAP, imp_ioctl_remap },
+	{ ACCMEM_IMP_PAGE_REFS, imp_ioctl_page_refs },
 	{ }
 };
 
