@@ -52,4 +52,19 @@ static inline int accmem_imp_rw(int imp, __u32 id, int write, __u64 off,
 	return accmem_ioctl(imp, ACCMEM_IMP_RW, &a);
 }
 
+/* Reads the state of import @id into @st; 0 or -errno. */
+static inline int accmem_imp_state(int imp, __u32 id,
+				   struct accmem_imp_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->id = id;
+	return accmem_ioctl(imp, ACCMEM_IMP_STATE, st);
+}
+
+/* Unmaps a dynamic import and maps it again; 0 or -errno of the map. */
+static inline int accmem_imp_remap(int imp, __u32 id)
+{
+	return accmem_ioctl(imp, ACCMEM_IMP_REMAP, &id);
+}
+
 #endif /* ACCMEM_IMP_H */

@@ -161,6 +161,7 @@ struct accmem_test_ioctl {
  * @release_cmd: the RELEASE ioctl, whose argument is an object's id
  * @destroy: destroys one object
  * @serialise: one ioctl of a file at a time (else the module locks)
+ * @mmap: mmap() of the device file, on the file's objects (NULL: -ENODEV)
  *
  * Every file opened holds its own objects; the file operations
  * (accmem_test_fops) are the same for every module.
@@ -171,6 +172,7 @@ struct accmem_test_dev {
 	unsigned int release_cmd;
 	accmem_test_destroy_fn destroy;
 	bool serialise;
+	int (*mmap)(struct xarray *objs, struct vm_area_struct *vma);
 };
 
 /* The misc device /dev/@dev_name of a struct accmem_test_dev. */
@@ -243,10 +245,18 @@ static long accmem_test_ioctl(struct file *file, unsigned int cmd,
 	return ret;
 }
 
+static int accmem_test_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct accmem_test_file *f = file->private_data;
+
+	return f->dev->mmap ? f->dev->mmap(&f->objs, vma) : -ENODEV;
+}
+
 static const struct file_operations accmem_test_fops = {
 	.owner = THIS_MODULE,
 	.open = accmem_test_open,
 	.release = accmem_test_release,
+	.mmap = accmem_test_mmap,
 	.unlocked_ioctl = accmem_test_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 };

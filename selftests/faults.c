@@ -14,11 +14,10 @@
  * device is idle, all memory free and a new tenant works; kmemleak scans at
  * the end of the VM run (scripts/vm) catch anything leaked.
  *
- * Not swept: mmap. On 6.12 a page-table allocation failing inside
- * remap_pfn_range() of a whole VMA zaps it, and untrack_pfn() then finds no
- * PFN to untrack and WARNs in get_pat_info() (arch/x86/mm/pat/memtype.c):
- * a kernel error-path bug any remap_pfn_range() user hits, see
- * Documentation/testing.rst.
+ * Not swept: mmap. It was left out because on 6.12 a page-table
+ * allocation failing inside remap_pfn_range() of a whole VMA WARNs in
+ * get_pat_info() (see Documentation/testing.rst); accmem now maps pages at
+ * fault time, and the sweep is still to be brought back.
  */
 #include <sys/stat.h>
 

@@ -6,7 +6,9 @@
  * bounded by the importer's max segment size, at the physical addresses
  * accmem's debugfs lists for the buffer (unless an IOMMU translates);
  * importer CPU access; pin and export accounting and limits; debugfs and
- * accmemctl naming the importer.
+ * accmemctl naming the importer; importers taking page references
+ * (emulated memory); the p2p_policy parameter; a map of more than 262144
+ * segments (on a 1 GiB emulated device the test loads itself).
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -18,6 +20,8 @@
 #define SEED 0x1badcafeu
 #define SIZE (8 * SZ_1M)
 #define MAX_RANGES 64
+/* ACCMEM_MAX_SEGMENT: below 2 GiB, page aligned */
+#define CAP ((1ULL << 31) - 4096)
 
 /* Where a buffer's memory is, from accmem's debugfs. */
 struct ranges {
@@ -88,8 +92,14 @@ FIXTURE_SETUP(import)
 	ASSERT_GE(MAX_RANGES, self->mem.n);
 }
 
+/* p2p_policy before p2p_policy_param changed it ("" if untouched) */
+static char saved_p2p[32];
+
 FIXTURE_TEARDOWN(import)
 {
+	if (saved_p2p[0])
+		accmem_write_file("/sys/module/accmem/parameters/p2p_policy",
+				  saved_p2p);
 	accmem_set_param("max_pin_bytes", 0);
 	accmem_set_param("max_export_bytes", 0);
 	close(self->imp.fd);
@@ -101,7 +111,7 @@ FIXTURE_TEARDOWN(import)
 
 /*
  * Imports @dmabuf as ACCMEM_IMP_@mode with segments of at most @max_seg
- * (0: 2 GiB) and notes whether the importer is behind an IOMMU; returns
+ * (0: the importer's 2 GiB) and notes whether the importer is behind an IOMMU; returns
  * the import id or -errno; fills @out if not NULL.
  */
 static int imp_import(struct importer *imp, int dmabuf, __u32 mode,
@@ -247,7 +257,7 @@ TEST_F(import, large_segments_merge)
 	/* contiguous per 4 MiB block at least (emulated), or all (BAR) */
 	EXPECT_GE(self->pci ? 1 : 2, n);
 	check_segments(_metadata, &self->mem, &self->imp, segs, n,
-		       0, self->t.size, 1ULL << 31);
+		       0, self->t.size, CAP);
 	EXPECT_EQ(0, accmem_imp_release(self->imp.fd, id));
 }
 
@@ -314,6 +324,61 @@ TEST_F(import, importer_writes_cpu_reads)
 	EXPECT_EQ(0, accmem_imp_release(self->imp.fd, id));
 }
 
+/* Maps import @id through the importer's file (dma_buf_mmap()). */
+static void *imp_mmap(int imp, int id, size_t len, int prot)
+{
+	return mmap(NULL, len, prot, MAP_SHARED, imp,
+		    (off_t)id * sysconf(_SC_PAGESIZE));
+}
+
+/*
+ * A read-only export stays read-only when an importer maps it for user
+ * space (dma_buf_mmap(), with a vma of the importer's writable file): no
+ * writable mapping, and no mprotect() to writable later. An O_RDWR export
+ * can be mapped writable that way.
+ */
+TEST_F(import, readonly_export_importer_mmap)
+{
+	size_t len = self->t.size;
+	int ro, id, rw_id;
+	char *p;
+
+	rw_id = imp_import(&self->imp, self->t.dmabuf, ACCMEM_IMP_DYN_PIN, 0,
+			   NULL);
+	ASSERT_LT(0, rw_id);
+	p = imp_mmap(self->imp.fd, rw_id, len, PROT_READ | PROT_WRITE);
+	ASSERT_NE(MAP_FAILED, p) {
+		TH_LOG("importer mmap of an O_RDWR export: %s", strerror(errno));
+	}
+	p[4096] = 0x5a;
+	/* drain the write-combining buffer (PCI) before the other mapping */
+	__sync_synchronize();
+	EXPECT_EQ(0x5a, self->t.map[4096]);
+	munmap(p, len);
+
+	ro = accmem_export(self->t.fd, self->t.h, 0, len, O_CLOEXEC);
+	ASSERT_LE(0, ro);
+	id = imp_import(&self->imp, ro, ACCMEM_IMP_DYN_PIN, 0, NULL);
+	ASSERT_LT(0, id);
+	EXPECT_EQ(MAP_FAILED, imp_mmap(self->imp.fd, id, len,
+				       PROT_READ | PROT_WRITE));
+	EXPECT_EQ(EACCES, errno);
+	p = imp_mmap(self->imp.fd, id, len, PROT_READ);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_EQ(0x5a, p[4096]);
+	EXPECT_EQ(-1, mprotect(p, len, PROT_READ | PROT_WRITE));
+	EXPECT_EQ(EACCES, errno);
+	munmap(p, len);
+	/* and mmap(2) of the dma-buf itself, as before */
+	p = accmem_mmap(ro, len, PROT_READ);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_EQ(-1, mprotect(p, len, PROT_READ | PROT_WRITE));
+	munmap(p, len);
+	EXPECT_EQ(0, accmem_imp_release(self->imp.fd, id));
+	EXPECT_EQ(0, accmem_imp_release(self->imp.fd, rw_id));
+	close(ro);
+}
+
 TEST_F(import, pins_counted)
 {
 	struct accmem_imp_state st = { 0 };
@@ -345,7 +410,7 @@ TEST_F(import, move_notify_never_called)
 	n = imp_sg(self->imp.fd, id, segs, 64);
 	ASSERT_LT(0, n);
 	check_segments(_metadata, &self->mem, &self->imp, segs, n,
-		       0, self->t.size, 1ULL << 31);
+		       0, self->t.size, CAP);
 	/* the memory never moves: nothing to invalidate, ever */
 	EXPECT_EQ(0, accmem_free(self->t.fd, self->t.h));
 	st.id = id;
@@ -453,6 +518,194 @@ TEST_F(import, accmemctl_status)
 	EXPECT_NE(NULL, strstr(out, "exports 1 live, 1 pinned"));
 	EXPECT_NE(NULL, strstr(out, importer_name()));
 	EXPECT_EQ(0, accmem_imp_release(self->imp.fd, id));
+}
+
+/*
+ * Importers that hold page references (get_page()/put_page() on the pages
+ * of their table) must find every page of emulated memory referenced:
+ * the high-order blocks are compound pages, whose tail pages share the
+ * head's count. Pages of a plain high-order block but the first have
+ * count 0, and the put_page() would free them under the exporter.
+ */
+TEST_F(import, page_refs)
+{
+	struct accmem_imp_page_refs a;
+	int i;
+
+	if (self->pci)
+		SKIP(return, "PCI BAR memory has no struct pages");
+	for (i = 0; i < self->mem.n; i++) {
+		a = (struct accmem_imp_page_refs){
+			.phys = self->mem.r[i].phys, .len = self->mem.r[i].len,
+		};
+		ASSERT_EQ(0, accmem_ioctl(self->imp.fd, ACCMEM_IMP_PAGE_REFS,
+					  &a));
+		EXPECT_EQ(0, a.zero) {
+			TH_LOG("range %d: %llu of %llu pages with count 0", i,
+			       a.zero, self->mem.r[i].len / 4096);
+		}
+		EXPECT_EQ(self->mem.r[i].len / 4096, a.taken);
+	}
+	EXPECT_EQ(-1, accmem_check(self->t.map, self->t.size, SEED));
+}
+
+#define P2P_PARAM "/sys/module/accmem/parameters/p2p_policy"
+
+/*
+ * p2p_policy is an enumeration: "host\n" (echo) is "host", an unknown
+ * value is refused with EINVAL and changes nothing, "deny" refuses P2P
+ * importers of PCI memory (emulated memory does not ask).
+ */
+TEST_F(import, p2p_policy_param)
+{
+	char old[32], now[32];
+	int id;
+
+	ASSERT_EQ(0, accmem_read_file(P2P_PARAM, old, sizeof(old)));
+	snprintf(saved_p2p, sizeof(saved_p2p), "%s", old);
+	EXPECT_EQ(0, accmem_write_file(P2P_PARAM, "host\n"));
+	ASSERT_EQ(0, accmem_read_file(P2P_PARAM, now, sizeof(now)));
+	EXPECT_STREQ("host", now);
+	id = imp_import(&self->imp, self->t.dmabuf, ACCMEM_IMP_DYN_PIN, 0, NULL);
+	EXPECT_LT(0, id);
+	if (id > 0)
+		EXPECT_EQ(0, accmem_imp_release(self->imp.fd, id));
+
+	EXPECT_EQ(-EINVAL, accmem_write_file(P2P_PARAM, "hots\n"));
+	EXPECT_EQ(-EINVAL, accmem_write_file(P2P_PARAM, "host deny"));
+	ASSERT_EQ(0, accmem_read_file(P2P_PARAM, now, sizeof(now)));
+	EXPECT_STREQ("host", now);
+
+	EXPECT_EQ(0, accmem_write_file(P2P_PARAM, "deny"));
+	id = imp_import(&self->imp, self->t.dmabuf, ACCMEM_IMP_DYN_PIN, 0, NULL);
+	if (self->pci) {
+		EXPECT_EQ(-EOPNOTSUPP, id);
+	} else {
+		EXPECT_LT(0, id);
+		if (id > 0)
+			EXPECT_EQ(0, accmem_imp_release(self->imp.fd, id));
+	}
+	EXPECT_EQ(0, accmem_write_file(P2P_PARAM, old));
+	ASSERT_EQ(0, accmem_read_file(P2P_PARAM, now, sizeof(now)));
+	EXPECT_STREQ(old, now);
+}
+
+static int run(const char *cmd)
+{
+	int status = system(cmd);
+
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static const char *reload_cmd(void)
+{
+	const char *cmd = getenv("ACCMEM_RELOAD");
+
+	return cmd ? cmd : "modprobe accmem";
+}
+
+/* MemAvailable in bytes, 0 if unknown. */
+static __u64 mem_available(void)
+{
+	unsigned long long kb = 0;
+	char line[128];
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb * 1024;
+}
+
+#define BIG_DEV (1028 * SZ_1M)		/* emu_size of the device */
+#define BIG_BUF (1024 * SZ_1M + 4 * SZ_1M)	/* 263168 pages */
+
+/*
+ * Reloads accmem with a 1028 MiB emulated device first (accmem0, before
+ * the lane's own devices), so that an export can be cut into more than
+ * 262144 segments: 16 bytes each, the arrays of the mapping exceed the
+ * largest kmalloc() (4 MiB) and need kvmalloc(). The lane's module is
+ * loaded again at the end.
+ */
+FIXTURE(big)
+{
+	int loaded;
+	int imp;
+	struct accmem_tenant t;
+};
+
+FIXTURE_SETUP(big)
+{
+	char cmd[1024];
+
+	accmem_tenant_init(&self->t);
+	self->loaded = 0;
+	self->imp = accmem_imp_open();
+	ASSERT_LE(0, self->imp);
+	/*
+	 * The vIOMMU lane's importer borrows a PCI device whose 32-bit DMA
+	 * mask leaves no 2 GiB-aligned IOVA range (dma-iommu aligns an
+	 * allocation to its size) for 1 GiB: the IOMMU refuses the map.
+	 */
+	if (strstr(getenv("ACCMEM_IMPORTER") ?: "", "pci_dev="))
+		SKIP(return, "%s: %s", "importer device behind an IOMMU",
+		     "its 32-bit DMA mask has no IOVA range for 1 GiB");
+	if (mem_available() < BIG_DEV + 256 * SZ_1M)
+		SKIP(return, "needs %llu MiB of free RAM for a 1 GiB %s, %llu MiB free",
+		     (BIG_DEV + 256 * SZ_1M) >> 20, "emulated device",
+		     mem_available() >> 20);
+	ASSERT_EQ(0, accmem_wait_idle(60));
+	ASSERT_EQ(0, run("rmmod accmem"));
+	/* the last emu_size wins over the lane's */
+	snprintf(cmd, sizeof(cmd), "%s emu_devices=1 emu_size=%lluM",
+		 reload_cmd(), BIG_DEV >> 20);
+	if (run(cmd)) {
+		/* the teardown does not run after a failed setup */
+		run(reload_cmd());
+		ASSERT_TRUE(0) {
+			TH_LOG("'%s' failed", cmd);
+		}
+	}
+	self->loaded = 1;
+}
+
+FIXTURE_TEARDOWN(big)
+{
+	accmem_tenant_leave(&self->t);
+	if (self->imp >= 0)
+		close(self->imp);
+	if (!self->loaded)
+		return;
+	EXPECT_EQ(0, accmem_wait_idle(300));
+	run("rmmod accmem");
+	EXPECT_EQ(0, run(reload_cmd()));
+	EXPECT_EQ(0, accmem_wait_idle(120));
+}
+
+TEST_F_TIMEOUT(big, map_263k_segments, 900)
+{
+	struct accmem_imp_import a;
+	int id;
+
+	/* the probe scrub of 1 GiB first */
+	ASSERT_EQ(0, accmem_wait_idle(300));
+	ASSERT_EQ(0, accmem_tenant_start(&self->t, BIG_BUF, 0, 0));
+	ASSERT_EQ(ACCMEM_BACKEND_EMU, self->t.info.backend);
+	id = accmem_imp_import(self->imp, self->t.dmabuf, ACCMEM_IMP_DYN_PIN,
+			       4096, &a);
+	ASSERT_LT(0, id) {
+		TH_LOG("import of %llu segments: %s", BIG_BUF / 4096,
+		       strerror(-id));
+	}
+	EXPECT_EQ(BIG_BUF, a.size);
+	/* an IOMMU may merge what it maps; without one, one per page */
+	if (!a.iommu)
+		EXPECT_EQ(BIG_BUF / 4096, a.nents);
+	EXPECT_LT(0, a.nents);
+	EXPECT_EQ(0, accmem_imp_release(self->imp, id));
 }
 
 TEST_HARNESS_MAIN

@@ -90,6 +90,48 @@ TEST(free_with_live_export)
 	EXPECT_EQ(0, accmem_sysfs_num("mem_used"));
 }
 
+/*
+ * An ALLOC that does not fit waits for the device's pending scrubs and
+ * then succeeds; one that can never fit (more than the device) fails with
+ * ENOSPC at once, while the scrub is still pending.
+ */
+TEST(alloc_waits_for_scrubs)
+{
+	struct accmem_info info;
+	double t0, t1;
+	int fd, h;
+
+	fd = accmem_open_idle();
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, accmem_info(fd, &info));
+	h = accmem_alloc(fd, info.mem_size, 0, 0);
+	ASSERT_LT(0, h);
+	EXPECT_EQ(0, accmem_sysfs_num("scrubs_pending"));
+	ASSERT_EQ(0, accmem_free(fd, h));
+
+	/* all of the memory is being scrubbed now */
+	t0 = accmem_now();
+	EXPECT_EQ(-ENOSPC, accmem_alloc(fd, info.mem_size + info.page_size,
+					0, 0));
+	EXPECT_EQ(-ENOSPC, accmem_alloc(fd, info.page_size, 1ULL << 62,
+					ACCMEM_ALLOC_CONTIGUOUS));
+	t1 = accmem_now();
+	EXPECT_EQ(1, accmem_sysfs_num("scrubs_pending")) {
+		TH_LOG("the impossible ALLOCs took %.3f s: did they wait?",
+		       t1 - t0);
+	}
+
+	/* this one fits once the scrub is done: it waits for it */
+	h = accmem_alloc(fd, info.mem_size, 0, 0);
+	EXPECT_LT(0, h);
+	EXPECT_EQ(0, accmem_sysfs_num("scrubs_pending"));
+	TH_LOG("impossible ALLOCs %.6f s, the fitting one %.3f s", t1 - t0,
+	       accmem_now() - t1);
+	ASSERT_EQ(0, close(fd));
+	ASSERT_EQ(0, accmem_wait_idle(60));
+	EXPECT_EQ(0, accmem_sysfs_num("scrubs_pending"));
+}
+
 struct all_free {
 	int fd;
 	struct accmem_info info;

@@ -34,6 +34,7 @@
 #include <linux/mutex.h>
 #include <linux/scatterlist.h>
 #include <linux/types.h>
+#include <linux/wait.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
 
@@ -43,8 +44,23 @@
 #include "compat.h"
 
 #define ACCMEM_NAME_LEN		24
-/* Largest scatterlist segment handed to importers (some cast to int). */
-#define ACCMEM_MAX_SEGMENT	SZ_2G
+/*
+ * Largest scatterlist segment handed to importers: page aligned and below
+ * 2 GiB, because some importers keep segment lengths in an int.
+ */
+#define ACCMEM_MAX_SEGMENT	(SZ_2G - PAGE_SIZE)
+/*
+ * Per-tenant bounds on live objects when max_allocs/max_exports are 0
+ * (their descriptions in main.c repeat the numbers).
+ */
+#define ACCMEM_DEFAULT_MAX_ALLOCS	65536
+#define ACCMEM_DEFAULT_MAX_EXPORTS	65536
+
+/* pci_mmap: may user space mmap dma-bufs of memory without struct pages? */
+enum accmem_pci_mmap_policy {
+	ACCMEM_PCI_MMAP_ALLOW,
+	ACCMEM_PCI_MMAP_DENY,
+};
 
 /**
  * struct accmem_stats - counters shown in sysfs
@@ -74,13 +90,18 @@ struct accmem_stats {
  * @ops: backend
  * @backend: backend private data
  * @mem_size: bytes of device memory
- * @lock: protects @ctx, @file_open, @probe_scrub and @gone (which ioctls
- *	also read without it: a removal racing with an ioctl is harmless)
+ * @lock: protects @ctx, @file_open, @probe_scrub, @gone, @revoked and
+ *	@dmabufs (ioctls read @gone, the scrub, mmap, map and vmap read
+ *	@revoked without it: see accmem_device_revoke()). Taken outside the
+ *	dma-bufs' reservation locks, inside mmap_lock (CPU faults).
  * @ctx: current tenant, NULL when idle (not a reference: the context
  *	clears it when it is released)
  * @file_open: the tenant still has the device file open
  * @probe_scrub: the initial scrub of unknown memory is still running
  * @gone: the device was removed; new opens and ioctls fail with -ENODEV
+ * @revoked: the device's memory is gone (accmem_device_revoke()): it is
+ *	never touched, mapped or scrubbed again
+ * @dmabufs: live struct accmem_dmabuf of the device, to revoke them
  * @mm_lock: protects @mm, the allocator's state (alloc.c only)
  * @mm: allocator of device addresses
  * @objs_lock: protects the object lists debugfs and CPU-access syncing walk:
@@ -88,6 +109,8 @@ struct accmem_stats {
  *	accmem_attach.mappings. Nests inside the reservation lock.
  * @buffers: live struct accmem_buffer
  * @stats: counters
+ * @scrubs_pending: released buffers whose scrub has not finished yet
+ * @scrub_wq: woken when @scrubs_pending drops to zero
  * @probe_work: runs the initial scrub (holding a reference of its own)
  * @debugfs: debugfs directory
  */
@@ -101,11 +124,13 @@ struct accmem_device {
 	void *backend;
 	u64 mem_size;
 
-	struct mutex lock; /* protects ctx, file_open, probe_scrub, gone */
+	struct mutex lock; /* protects ctx, file_open, probe_scrub, gone... */
 	struct accmem_ctx *ctx;
 	bool file_open;
 	bool probe_scrub;
 	bool gone;
+	bool revoked;
+	struct list_head dmabufs;
 
 	struct mutex mm_lock; /* protects mm */
 	struct accmem_buddy mm;
@@ -114,6 +139,8 @@ struct accmem_device {
 	struct list_head buffers;
 
 	struct accmem_stats stats;
+	atomic_t scrubs_pending;
+	wait_queue_head_t scrub_wq;
 	struct work_struct probe_work;
 	struct dentry *debugfs;
 };
@@ -123,30 +150,53 @@ struct accmem_device {
  * @ref: held by the open device file (struct accmem_file) and by every live
  *	buffer
  * @adev: the device (holds a reference)
- * @owner_pid: thread group that opened the device (information only)
+ * @owner: thread group that opened the device (a reference; information
+ *	only, shown in the reader's pid namespace)
  * @exported_bytes: bytes of all live dma-bufs of this tenancy
  * @pinned_bytes: bytes of all pinned attachments of this tenancy
+ * @live_allocs: buffers of this tenancy not yet released (max_allocs)
+ * @live_exports: dma-bufs of this tenancy not yet released (max_exports)
  */
 struct accmem_ctx {
 	struct kref ref;
 	struct accmem_device *adev;
-	pid_t owner_pid;
+	struct pid *owner;
 	atomic64_t exported_bytes;
 	atomic64_t pinned_bytes;
+	atomic_t live_allocs;
+	atomic_t live_exports;
 };
 
 /**
  * struct accmem_file - an open device file (its file->private_data)
- * @ctx: the tenancy the open started (holds a reference)
+ * @adev: the device (an observer's file holds a reference of its own, a
+ *	tenant's through its context)
+ * @ctx: the tenancy the open started (holds a reference); NULL for an
+ *	observer (opened O_RDONLY), which has no handles
  * @handles: uAPI handle -> struct accmem_buffer (holds a reference); the
  *	xarray's own lock protects it
+ * @next_handle: where the cyclic search for a free handle starts (under
+ *	the handle table's lock)
  *
  * The handles belong to the file, not to the tenancy: closing the file
  * drops them, then the file's reference on the context.
  */
 struct accmem_file {
+	struct accmem_device *adev;
 	struct accmem_ctx *ctx;
 	struct xarray handles;
+	u32 next_handle;
+};
+
+/**
+ * struct accmem_uarg - the user argument of an ioctl
+ * @ptr: user pointer
+ * @size: bytes user space passed (the size encoded in the command), at
+ *	least the size of the ioctl's first version
+ */
+struct accmem_uarg {
+	void __user *ptr;
+	size_t size;
 };
 
 /**
@@ -180,6 +230,10 @@ struct accmem_buffer {
 /**
  * struct accmem_dmabuf - private data of one exported dma-buf
  * @buf: the buffer (holds a reference)
+ * @dmabuf: the dma-buf
+ * @inode: its file's inode (holds a reference: its mappings are zapped on
+ *	revocation, even while the file is being released)
+ * @dev_node: in accmem_device.dmabufs (accmem_device.lock)
  * @offset: start of the exported range inside @buf
  * @length: bytes (the dma-buf's size)
  * @ino: inode number of the dma-buf file (debugfs)
@@ -189,6 +243,9 @@ struct accmem_buffer {
  */
 struct accmem_dmabuf {
 	struct accmem_buffer *buf;
+	struct dma_buf *dmabuf;
+	struct inode *inode;
+	struct list_head dev_node;
 	u64 offset;
 	u64 length;
 	unsigned long ino;
@@ -216,14 +273,21 @@ extern struct workqueue_struct *accmem_wq;
 extern struct dentry *accmem_debugfs_root;
 extern u64 accmem_max_export_bytes;
 extern u64 accmem_max_pin_bytes;
+extern unsigned int accmem_max_allocs;
+extern unsigned int accmem_max_exports;
+extern int accmem_pci_mmap;
 
 /* device.c (and the backend interface in accmem_backend.h) */
 void accmem_device_put(struct accmem_device *adev);
 void accmem_device_get(struct accmem_device *adev);
 const char *accmem_device_state(struct accmem_device *adev);
+int accmem_uarg_in(const struct accmem_uarg *ua, void *kdata, size_t ksize);
+int accmem_uarg_out(const struct accmem_uarg *ua, const void *kdata,
+		    size_t ksize);
 
 /* context.c */
-int accmem_file_open(struct accmem_device *adev, struct accmem_file **out);
+int accmem_file_open(struct accmem_device *adev, bool tenant,
+		     struct accmem_file **out);
 void accmem_file_release(struct accmem_file *afile);
 void accmem_ctx_get(struct accmem_ctx *ctx);
 void accmem_ctx_put(struct accmem_ctx *ctx);
@@ -284,8 +348,9 @@ bool accmem_mm_iter_next(struct accmem_mm_iter *it);
 	     accmem_mm_iter_next(__accmem_it);)
 
 /* buffer.c */
-int accmem_ioctl_alloc(struct accmem_file *afile, void __user *uarg);
-int accmem_ioctl_free(struct accmem_file *afile, void __user *uarg);
+int accmem_ioctl_alloc(struct accmem_file *afile,
+		       const struct accmem_uarg *ua);
+int accmem_ioctl_free(struct accmem_file *afile, const struct accmem_uarg *ua);
 struct accmem_buffer *accmem_buffer_lookup(struct accmem_file *afile,
 					   u32 handle);
 void accmem_buffer_get(struct accmem_buffer *buf);
@@ -308,7 +373,8 @@ int accmem_buffer_walk(struct accmem_buffer *buf, u64 offset, u64 length,
 void accmem_scrub(struct accmem_device *adev, u64 offset, u64 len);
 
 /* export.c */
-int accmem_ioctl_export(struct accmem_file *afile, void __user *uarg);
+int accmem_ioctl_export(struct accmem_file *afile,
+			const struct accmem_uarg *ua);
 int accmem_export_range_check(u64 offset, u64 length, u64 size);
 
 /* mapping.c */

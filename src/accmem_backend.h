@@ -5,9 +5,11 @@
  * A backend owns device memory of some kind (a PCI BAR, pages of system
  * RAM) and tells the core where it is, how importers and the CPU reach it
  * and how to zero it. It registers each memory region as a device with
- * accmem_device_add() and takes it away with accmem_device_remove(); the
- * core does everything else: tenancy, allocation, handles, dma-bufs,
- * accounting and the scrub schedule.
+ * accmem_device_add() and takes it away with accmem_device_remove(); if
+ * the memory itself goes away with it (a PCI device removed, not just
+ * unbound), it also calls accmem_device_revoke(). The core does everything
+ * else: tenancy, allocation, handles, dma-bufs, accounting and the scrub
+ * schedule.
  *
  * This header is all a backend sees of the core. The device is opaque; a
  * backend reaches its own data through accmem_device_backend().
@@ -23,6 +25,7 @@
 #include <linux/dma-buf.h>
 #include <linux/dma-direction.h>
 #include <linux/list.h>
+#include <linux/moduleparam.h>
 #include <linux/scatterlist.h>
 #include <linux/types.h>
 
@@ -90,8 +93,10 @@ struct accmem_mapping {
  *	@map->saved.
  * @scrub: zero device memory [@offset, @offset + @len); may sleep. Called
  *	on the core's workqueue in pieces of at most 16 MiB, with no lock
- *	held, for memory no importer or CPU mapping can reach any more.
- * @pgprot: page protection of user CPU mappings (under mmap_lock)
+ *	held, for memory no importer or CPU mapping can reach any more;
+ *	never after accmem_device_revoke() (a piece may be under way).
+ * @pgprot: page protection of user CPU mappings (under mmap_lock; they
+ *	are filled at fault time)
  * @iomem: kernel (I/O) mapping of a physical address of memory without
  *	struct pages, for dma_buf_vmap() (NULL when unsupported). The mapping
  *	must stay valid until @release.
@@ -115,11 +120,29 @@ struct accmem_backend_ops {
 	void (*release)(void *backend);
 };
 
+/**
+ * struct accmem_enum_param - a module parameter that takes one of @names
+ * @value: index into @names (read with READ_ONCE())
+ * @names: the accepted values
+ * @count: entries in @names
+ *
+ * Used with module_param_cb(name, &accmem_enum_param_ops, &param, perm).
+ */
+struct accmem_enum_param {
+	int *value;
+	const char * const *names;
+	unsigned int count;
+};
+
+/* main.c */
+extern const struct kernel_param_ops accmem_enum_param_ops;
+
 /* device.c */
 struct accmem_device *accmem_device_add(struct device *parent,
 					const struct accmem_backend_ops *ops,
 					void *backend, u64 mem_size);
 void accmem_device_remove(struct accmem_device *adev);
+void accmem_device_revoke(struct accmem_device *adev);
 void *accmem_device_backend(struct accmem_device *adev);
 const char *accmem_device_name(struct accmem_device *adev);
 

@@ -54,7 +54,9 @@ void accmem_mm_fini(struct accmem_device *adev)
  * @contiguous: one range of device addresses
  * @blocks: receives the blocks
  *
- * Return: 0, -ENOSPC when the device has no such free range, or -ENOMEM.
+ * Return: 0; -E2BIG when the request can never fit the device (larger
+ * than its memory); -ENOSPC when the device has no such free range now;
+ * -ENOMEM.
  */
 int accmem_mm_alloc(struct accmem_device *adev, u64 size, u64 align,
 		    bool contiguous, struct list_head *blocks)
@@ -63,7 +65,7 @@ int accmem_mm_alloc(struct accmem_device *adev, u64 size, u64 align,
 	int ret;
 
 	if (size > adev->mem_size || align > adev->mem_size)
-		return -ENOSPC;
+		return -E2BIG;
 
 	/*
 	 * A contiguous range is one buddy block of the next power of two,
@@ -74,7 +76,7 @@ int accmem_mm_alloc(struct accmem_device *adev, u64 size, u64 align,
 		align = rounded;
 	}
 	if (rounded > adev->mem_size)
-		return -ENOSPC;
+		return -E2BIG;
 
 	mutex_lock(&adev->mm_lock);
 	ret = accmem_buddy_alloc_blocks(&adev->mm, 0, adev->mm.size, rounded,

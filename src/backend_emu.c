@@ -149,9 +149,15 @@ static struct accmem_emu *accmem_emu_alloc(u64 size)
 		return NULL;
 	emu->nchunks = n;
 	for (i = 0; i < n; i++) {
-		/* Not zeroed here: the probe scrub zeroes it like real VRAM. */
-		emu->chunks[i] = alloc_pages(GFP_KERNEL | __GFP_RETRY_MAYFAIL |
-					     __GFP_NOWARN,
+		/*
+		 * Not zeroed here: the probe scrub zeroes it like real VRAM.
+		 * Compound, so that every page has a reference count (its
+		 * head's): an importer may get_page()/put_page() the pages
+		 * of its sg_table, which on a tail page of a plain high-order
+		 * block (refcount 0) would free it.
+		 */
+		emu->chunks[i] = alloc_pages(GFP_KERNEL | __GFP_COMP |
+					     __GFP_RETRY_MAYFAIL | __GFP_NOWARN,
 					     ACCMEM_EMU_CHUNK_ORDER);
 		if (!emu->chunks[i]) {
 			accmem_emu_free(emu);

@@ -13,11 +13,24 @@
  * MODULE_DEVICE_TABLE: ivshmem devices serve many purposes, so accmem never
  * autoloads for them.
  *
- * Removal: unbinding the driver (or removing the device) with a tenant
- * still holding dma-bufs deletes /dev/accmemN and makes the tenant's ioctls
- * fail with -ENODEV, but keeps the BAR region requested, mapped and
- * referenced until the last dma-buf is gone and its memory scrubbed; so no
- * other driver can claim memory an importer may still access.
+ * Unbinding the driver with a tenant still holding dma-bufs deletes
+ * /dev/accmemN and makes the tenant's ioctls fail with -ENODEV, but keeps
+ * the memory usable by the dma-bufs' holders and the BAR's range reserved
+ * until the last dma-buf is gone and its memory scrubbed; so no other
+ * driver (not even accmem again) can claim memory an importer may still
+ * access.
+ *
+ * Removing the device (sysfs remove, hot-unplug) goes further: the PCI
+ * core frees the BAR's resource, and every region requested inside it,
+ * and a rescan may put any device's BAR there. So from the moment the
+ * driver lets go of the device, the BAR's range is reserved one level up,
+ * by a resource of accmem's own that the BAR becomes a child of: it stays
+ * in the iomem tree, and nothing can be assigned there, until the last
+ * reference to the old instance is gone, whatever the PCI core does to the
+ * BAR meanwhile. And when the device is deleted (a bus notifier), the core
+ * revokes its memory (accmem_device_revoke()): CPU mappings and dynamic
+ * importers lose it, and the BAR is never touched again. Pinned importers
+ * keep addresses in the reserved range, which decodes to nothing.
  *
  * Copyright (C) 2026 The accmem authors
  */
@@ -25,6 +38,8 @@
 #include <linux/io.h>
 #include <linux/ioport.h>
 #include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/notifier.h>
 #include <linux/pci.h>
 #include <linux/pci-p2pdma.h>
 #include <linux/slab.h>
@@ -37,22 +52,56 @@ module_param(pci_bar, int, 0444);
 MODULE_PARM_DESC(pci_bar,
 		 "BAR holding the device memory, -1 = the largest prefetchable 64-bit memory BAR (default)");
 
-static char *p2p_policy = "auto";
-module_param(p2p_policy, charp, 0644);
+enum accmem_p2p_policy {
+	ACCMEM_P2P_AUTO,
+	ACCMEM_P2P_DISTANCE,
+	ACCMEM_P2P_HOST,
+	ACCMEM_P2P_DENY,
+};
+
+static const char * const accmem_p2p_names[] = {
+	[ACCMEM_P2P_AUTO] = "auto",
+	[ACCMEM_P2P_DISTANCE] = "distance",
+	[ACCMEM_P2P_HOST] = "host",
+	[ACCMEM_P2P_DENY] = "deny",
+};
+
+static int p2p_policy = ACCMEM_P2P_AUTO;
+static struct accmem_enum_param accmem_p2p_param = {
+	.value = &p2p_policy,
+	.names = accmem_p2p_names,
+	.count = ARRAY_SIZE(accmem_p2p_names),
+};
+module_param_cb(p2p_policy, &accmem_enum_param_ops, &accmem_p2p_param, 0644);
 MODULE_PARM_DESC(p2p_policy,
-		 "Which peer-to-peer importers may attach PCI BAR memory: distance (pci_p2pdma_distance() must accept the importer), host (any importer that allows peer2peer; DMA goes through the host bridge), deny, or auto (distance where the kernel has PCI_P2PDMA, else host)");
+		 "Which peer-to-peer importers may attach PCI BAR memory: distance (pci_p2pdma_distance() must accept the importer), host (any importer that allows peer2peer; DMA goes through the host bridge), deny, or auto (distance where the kernel has PCI_P2PDMA, else host); other values are refused with EINVAL");
 
 /*
- * The claimed BAR, immutable from accmem_pci_claim() to accmem_pci_free():
- * no lock. (p2p_policy is read once per attach with READ_ONCE().)
+ * The claimed BAR, immutable from accmem_pci_claim() to accmem_pci_free()
+ * but for what accmem_pci_retire() sets when the driver lets go of the
+ * device: no lock. (p2p_policy is an int read once per attach with
+ * READ_ONCE().)
+ * @reserve, @reserved: the BAR's range, reserved from accmem_pci_retire()
+ * to accmem_pci_free().
+ * @adev, @node: in accmem_pci_retired from accmem_pci_retire() to
+ * accmem_pci_free() (accmem_pci_lock).
  */
 struct accmem_pci {
 	struct pci_dev *pdev;
+	int nr;
 	phys_addr_t start;
 	u64 size;
 	void __iomem *wc;
 	int wc_cookie;
+	struct resource reserve;
+	bool reserved;
+	struct accmem_device *adev;
+	struct list_head node;
 };
+
+/* Instances whose driver let go of their device but still live. */
+static LIST_HEAD(accmem_pci_retired);
+static DEFINE_MUTEX(accmem_pci_lock);
 
 static struct accmem_pci *accmem_pci_of(struct accmem_device *adev)
 {
@@ -72,17 +121,18 @@ static int accmem_pci_attach(struct accmem_device *adev,
 			     struct dma_buf_attachment *attach)
 {
 	struct accmem_pci *bar = accmem_pci_of(adev);
-	const char *policy = READ_ONCE(p2p_policy);
+	int policy = READ_ONCE(p2p_policy);
 
 	/* BAR memory is only for importers that can do peer-to-peer DMA. */
 	if (!attach->peer2peer)
 		return -EOPNOTSUPP;
 
-	if (!strcmp(policy, "auto"))
-		policy = ACCMEM_HAVE_P2PDMA ? "distance" : "host";
-	if (!strcmp(policy, "host"))
+	if (policy == ACCMEM_P2P_AUTO)
+		policy = ACCMEM_HAVE_P2PDMA ? ACCMEM_P2P_DISTANCE :
+					      ACCMEM_P2P_HOST;
+	if (policy == ACCMEM_P2P_HOST)
 		return 0;
-	if (!strcmp(policy, "distance") &&
+	if (policy == ACCMEM_P2P_DISTANCE &&
 	    pci_p2pdma_distance(bar->pdev, attach->dev, true) >= 0)
 		return 0;
 	return -EOPNOTSUPP;
@@ -137,9 +187,24 @@ static void accmem_pci_unmap(struct accmem_device *adev,
 	accmem_pci_unmap_n(map, map->sgt.nents);
 }
 
+/*
+ * The zeros go through the write-combining mapping, whose buffers may
+ * still hold them when memset_io() returns: wmb() drains them to the bus,
+ * and a read from the BAR, which PCI ordering forbids to pass the posted
+ * writes before it, returns only once they have reached the device. Only
+ * then is the memory scrubbed (and handed to the next tenant).
+ */
 static void accmem_pci_scrub(struct accmem_device *adev, u64 offset, u64 len)
 {
-	memset_io(accmem_pci_of(adev)->wc + offset, 0, len);
+	void __iomem *p = accmem_pci_of(adev)->wc + offset;
+
+	memset_io(p, 0, len);
+	/* Drain the WC buffers before the read-back below. */
+	wmb();
+	if (readl(p + len - sizeof(u32)))
+		dev_warn_ratelimited(&accmem_pci_of(adev)->pdev->dev,
+				     "scrub: memory at %#llx reads back non-zero\n",
+				     offset + len - sizeof(u32));
 }
 
 static pgprot_t accmem_pci_pgprot(pgprot_t prot)
@@ -159,7 +224,16 @@ static void accmem_pci_free(struct accmem_pci *bar)
 {
 	iounmap(bar->wc);
 	arch_phys_wc_del(bar->wc_cookie);
-	release_mem_region(bar->start, bar->size);
+	if (bar->adev) {
+		mutex_lock(&accmem_pci_lock);
+		list_del(&bar->node);
+		mutex_unlock(&accmem_pci_lock);
+	}
+	/* The BAR, if it is still there, goes back to its parent. */
+	if (bar->reserved)
+		WARN_ON(remove_resource(&bar->reserve));
+	else
+		release_mem_region(bar->start, bar->size);
 	pci_dev_put(bar->pdev);
 	kfree(bar);
 }
@@ -213,6 +287,7 @@ static struct accmem_pci *accmem_pci_claim(struct pci_dev *pdev, int bar_nr)
 	bar = kzalloc(sizeof(*bar), GFP_KERNEL);
 	if (!bar)
 		return ERR_PTR(-ENOMEM);
+	bar->nr = bar_nr;
 	bar->start = pci_resource_start(pdev, bar_nr);
 	bar->size = round_down(pci_resource_len(pdev, bar_nr), PAGE_SIZE);
 	if (!bar->size || !PAGE_ALIGNED(bar->start)) {
@@ -271,10 +346,74 @@ static int accmem_pci_probe(struct pci_dev *pdev,
 	return 0;
 }
 
+/*
+ * The driver lets go of the device (unbind or removal, which cannot be told
+ * apart yet), maybe with a tenancy alive. The BAR's range is reserved one
+ * level up, by @bar->reserve, which the BAR becomes a child of (it has the
+ * same range), before the request inside the BAR is dropped: so the range
+ * stays reserved until accmem_pci_free() even if the PCI core frees the
+ * BAR's resource. The instance is listed for accmem_pci_notify().
+ */
+static void accmem_pci_retire(struct accmem_pci *bar,
+			      struct accmem_device *adev)
+{
+	struct resource *res = &bar->pdev->resource[bar->nr];
+	int ret;
+
+	bar->reserve.name = KBUILD_MODNAME;
+	bar->reserve.start = res->start;
+	bar->reserve.end = res->end;
+	bar->reserve.flags = IORESOURCE_MEM | IORESOURCE_BUSY;
+	ret = insert_resource(res->parent ?: &iomem_resource, &bar->reserve);
+	if (ret) {
+		/* Unbinding keeps the request; removal would drop it. */
+		pci_warn(bar->pdev, "cannot reserve %pR: %d\n", res, ret);
+	} else {
+		/* From the BAR down: not the reservation with the same range */
+		__release_region(res, bar->start, bar->size);
+		bar->reserved = true;
+	}
+
+	mutex_lock(&accmem_pci_lock);
+	bar->adev = adev;
+	list_add_tail(&bar->node, &accmem_pci_retired);
+	mutex_unlock(&accmem_pci_lock);
+}
+
 static void accmem_pci_remove(struct pci_dev *pdev)
 {
-	accmem_device_remove(pci_get_drvdata(pdev));
+	struct accmem_device *adev = pci_get_drvdata(pdev);
+
+	accmem_pci_retire(accmem_device_backend(adev), adev);
+	accmem_device_remove(adev);
 }
+
+/*
+ * A PCI device is being deleted, after its driver let go of it and before
+ * the PCI core frees its resources: the memory of any instance of ours
+ * still alive on it is revoked. Under accmem_pci_lock the instance's
+ * accmem_pci_free(), and so the freeing of its device, waits.
+ */
+static int accmem_pci_notify(struct notifier_block *nb, unsigned long action,
+			     void *data)
+{
+	struct pci_dev *pdev = to_pci_dev(data);
+	struct accmem_pci *bar;
+
+	if (action != BUS_NOTIFY_DEL_DEVICE)
+		return NOTIFY_DONE;
+
+	mutex_lock(&accmem_pci_lock);
+	list_for_each_entry(bar, &accmem_pci_retired, node)
+		if (bar->pdev == pdev)
+			accmem_device_revoke(bar->adev);
+	mutex_unlock(&accmem_pci_lock);
+	return NOTIFY_OK;
+}
+
+static struct notifier_block accmem_pci_nb = {
+	.notifier_call = accmem_pci_notify,
+};
 
 static const struct pci_device_id accmem_pci_ids[] = {
 	{ PCI_DEVICE(PCI_VENDOR_ID_REDHAT_QUMRANET, 0x1110) },	/* ivshmem */
@@ -295,7 +434,15 @@ static struct pci_driver accmem_pci_driver = {
  */
 int accmem_pci_init(void)
 {
-	return pci_register_driver(&accmem_pci_driver);
+	int ret;
+
+	ret = bus_register_notifier(&pci_bus_type, &accmem_pci_nb);
+	if (ret)
+		return ret;
+	ret = pci_register_driver(&accmem_pci_driver);
+	if (ret)
+		bus_unregister_notifier(&pci_bus_type, &accmem_pci_nb);
+	return ret;
 }
 
 /**
@@ -304,4 +451,5 @@ int accmem_pci_init(void)
 void accmem_pci_exit(void)
 {
 	pci_unregister_driver(&accmem_pci_driver);
+	bus_unregister_notifier(&pci_bus_type, &accmem_pci_nb);
 }

@@ -38,6 +38,9 @@ static void accmem_buffer_release_work(struct work_struct *work)
 	mutex_unlock(&adev->objs_lock);
 
 	kfree(buf);
+	/* The context still holds the device. */
+	if (atomic_dec_and_test(&adev->scrubs_pending))
+		wake_up_all(&adev->scrub_wq);
 	accmem_ctx_put(ctx);
 }
 
@@ -46,7 +49,11 @@ static void accmem_buffer_release(struct kref *ref)
 	struct accmem_buffer *buf = container_of(ref, struct accmem_buffer,
 						 ref);
 
+	/* No longer live for max_allocs, though not yet scrubbed. */
+	atomic_dec(&buf->ctx->live_allocs);
+
 	/* Zeroing gigabytes must not block the closing task. */
+	atomic_inc(&accmem_buf_dev(buf)->scrubs_pending);
 	queue_work(accmem_wq, &buf->release_work);
 }
 
@@ -121,6 +128,19 @@ static int accmem_alloc_check(struct accmem_alloc *args, u64 *align)
 	return 0;
 }
 
+/* Counts a live allocation of the tenant; undone in accmem_buffer_release(). */
+static int accmem_alloc_charge(struct accmem_ctx *ctx)
+{
+	unsigned int limit = READ_ONCE(accmem_max_allocs) ?:
+			     ACCMEM_DEFAULT_MAX_ALLOCS;
+
+	if (atomic_inc_return(&ctx->live_allocs) > limit) {
+		atomic_dec(&ctx->live_allocs);
+		return -EDQUOT;
+	}
+	return 0;
+}
+
 static struct accmem_buffer *accmem_buffer_create(struct accmem_ctx *ctx,
 						  u64 size, u64 align,
 						  u32 flags)
@@ -131,21 +151,30 @@ static struct accmem_buffer *accmem_buffer_create(struct accmem_ctx *ctx,
 	struct accmem_mm_iter it;
 	int ret;
 
-	buf = kzalloc(sizeof(*buf), GFP_KERNEL);
-	if (!buf)
-		return ERR_PTR(-ENOMEM);
+	ret = accmem_alloc_charge(ctx);
+	if (ret)
+		return ERR_PTR(ret);
+	buf = kzalloc(sizeof(*buf), GFP_KERNEL_ACCOUNT);
+	if (!buf) {
+		ret = -ENOMEM;
+		goto err_uncharge;
+	}
 
 	INIT_LIST_HEAD(&buf->blocks);
 	ret = accmem_mm_alloc(adev, size, align, contiguous, &buf->blocks);
 	if (ret == -ENOSPC) {
 		/* Memory of released buffers may still be being scrubbed. */
-		flush_workqueue(accmem_wq);
-		ret = accmem_mm_alloc(adev, size, align, contiguous,
-				      &buf->blocks);
+		ret = wait_event_killable(adev->scrub_wq,
+					  !atomic_read(&adev->scrubs_pending));
+		if (!ret)
+			ret = accmem_mm_alloc(adev, size, align, contiguous,
+					      &buf->blocks);
 	}
 	if (ret) {
-		kfree(buf);
-		return ERR_PTR(ret);
+		/* -E2BIG: it would never fit, no use waiting. */
+		if (ret == -E2BIG)
+			ret = -ENOSPC;
+		goto err_free;
 	}
 
 	kref_init(&buf->ref);
@@ -164,21 +193,33 @@ static struct accmem_buffer *accmem_buffer_create(struct accmem_ctx *ctx,
 	list_add_tail(&buf->node, &adev->buffers);
 	mutex_unlock(&adev->objs_lock);
 	return buf;
+err_free:
+	kfree(buf);
+err_uncharge:
+	atomic_dec(&ctx->live_allocs);
+	return ERR_PTR(ret);
 }
 
 /**
  * accmem_ioctl_alloc() - ACCMEM_IOC_ALLOC
  * @afile: the open device file
- * @uarg: struct accmem_alloc
+ * @ua: struct accmem_alloc
  *
  * The handle is the creation reference. Once it is published, another
  * thread may free it at any time, so @buf is not touched after that except
- * to take back a handle that could not be copied out.
+ * to take back a handle that could not be copied out. Handles are handed
+ * out cyclically, so a freed number does not come back at once.
+ *
+ * When device memory is exhausted, waits (killable) until the scrubs of
+ * this device's released buffers are done and tries once more; a size
+ * that can never fit fails at once.
  *
  * Return: 0; -EINVAL for bad arguments; -ENOSPC when device memory is
- * exhausted; -ENOMEM; -EFAULT.
+ * exhausted; -EDQUOT when the tenant has max_allocs live allocations;
+ * -ENOMEM; -EFAULT; -ERESTARTSYS when killed while waiting.
  */
-int accmem_ioctl_alloc(struct accmem_file *afile, void __user *uarg)
+int accmem_ioctl_alloc(struct accmem_file *afile,
+		       const struct accmem_uarg *ua)
 {
 	struct accmem_buffer *buf;
 	struct accmem_alloc args;
@@ -186,8 +227,9 @@ int accmem_ioctl_alloc(struct accmem_file *afile, void __user *uarg)
 	u64 align;
 	int ret;
 
-	if (copy_from_user(&args, uarg, sizeof(args)))
-		return -EFAULT;
+	ret = accmem_uarg_in(ua, &args, sizeof(args));
+	if (ret)
+		return ret;
 	ret = accmem_alloc_check(&args, &align);
 	if (ret)
 		return ret;
@@ -198,18 +240,19 @@ int accmem_ioctl_alloc(struct accmem_file *afile, void __user *uarg)
 	args.dev_addr = buf->dev_addr;
 
 	xa_lock(&afile->handles);
-	ret = __xa_alloc(&afile->handles, &handle, buf, ACCMEM_HANDLE_LIMIT,
-			 GFP_KERNEL);
-	if (!ret)
+	ret = __xa_alloc_cyclic(&afile->handles, &handle, buf,
+				ACCMEM_HANDLE_LIMIT, &afile->next_handle,
+				GFP_KERNEL_ACCOUNT);
+	if (ret >= 0)	/* 1: the numbers wrapped around */
 		buf->handle = handle;
 	xa_unlock(&afile->handles);
-	if (ret) {
+	if (ret < 0) {
 		accmem_buffer_put(buf);
 		return ret;
 	}
 
 	args.handle = handle;
-	if (copy_to_user(uarg, &args, sizeof(args))) {
+	if (accmem_uarg_out(ua, &args, sizeof(args))) {
 		if (xa_cmpxchg(&afile->handles, handle, buf, NULL, 0) == buf)
 			accmem_buffer_put(buf);
 		return -EFAULT;
@@ -220,17 +263,19 @@ int accmem_ioctl_alloc(struct accmem_file *afile, void __user *uarg)
 /**
  * accmem_ioctl_free() - ACCMEM_IOC_FREE
  * @afile: the open device file
- * @uarg: struct accmem_free
+ * @ua: struct accmem_free
  *
  * Return: 0; -ENOENT for an unknown handle; -EINVAL for non-zero flags.
  */
-int accmem_ioctl_free(struct accmem_file *afile, void __user *uarg)
+int accmem_ioctl_free(struct accmem_file *afile, const struct accmem_uarg *ua)
 {
 	struct accmem_buffer *buf;
 	struct accmem_free args;
+	int ret;
 
-	if (copy_from_user(&args, uarg, sizeof(args)))
-		return -EFAULT;
+	ret = accmem_uarg_in(ua, &args, sizeof(args));
+	if (ret)
+		return ret;
 	if (args.flags)
 		return -EINVAL;
 	/* Erasing index 0 would mark it free in the allocating xarray. */

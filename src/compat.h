@@ -32,6 +32,28 @@ static inline void accmem_vm_flags_set(struct vm_area_struct *vma,
 #endif
 }
 
+/*
+ * Telling dynamic importers that their mappings are no longer valid:
+ * dma_buf_move_notify() until 7.0, dma_buf_invalidate_mappings() from 7.1
+ * on (same calling rules: the reservation lock held).
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(7, 1, 0)
+#define accmem_dma_buf_invalidate	dma_buf_invalidate_mappings
+#else
+#define accmem_dma_buf_invalidate	dma_buf_move_notify
+#endif
+
+/* The same for clearing flags: vm_flags_clear() from 6.3. */
+static inline void accmem_vm_flags_clear(struct vm_area_struct *vma,
+					 unsigned long flags)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+	vm_flags_clear(vma, flags);
+#else
+	vma->vm_flags &= ~flags;
+#endif
+}
+
 /* pci_p2pdma_distance() only means something with CONFIG_PCI_P2PDMA. */
 #define ACCMEM_HAVE_P2PDMA	IS_ENABLED(CONFIG_PCI_P2PDMA)
 

@@ -6,9 +6,12 @@
  *
  * Copyright (C) 2026 The accmem authors
  */
+#include <linux/dma-resv.h>
 #include <linux/fs.h>
 #include <linux/idr.h>
 #include <linux/lockdep.h>
+#include <linux/mm.h>
+#include <linux/nospec.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -16,8 +19,46 @@
 
 static DEFINE_IDA(accmem_ida);
 
-static int accmem_ioctl_info(struct accmem_device *adev, void __user *uarg)
+/**
+ * accmem_uarg_in() - copy an ioctl's argument in
+ * @ua: the user argument
+ * @kdata: the kernel's structure
+ * @ksize: its size
+ *
+ * Copies what both sides know; a shorter user structure is zero-extended,
+ * a longer one must have its extra bytes zero (they are fields this kernel
+ * does not know).
+ *
+ * Return: 0; -EINVAL for non-zero extra bytes; -EFAULT.
+ */
+int accmem_uarg_in(const struct accmem_uarg *ua, void *kdata, size_t ksize)
 {
+	int ret = copy_struct_from_user(kdata, ksize, ua->ptr, ua->size);
+
+	return ret == -E2BIG ? -EINVAL : ret;
+}
+
+/**
+ * accmem_uarg_out() - copy an ioctl's result out
+ * @ua: the user argument
+ * @kdata: the kernel's structure
+ * @ksize: its size
+ *
+ * Copies the bytes both sides know; the rest of a longer user structure is
+ * left as it is.
+ *
+ * Return: 0 or -EFAULT.
+ */
+int accmem_uarg_out(const struct accmem_uarg *ua, const void *kdata,
+		    size_t ksize)
+{
+	return copy_to_user(ua->ptr, kdata, min(ua->size, ksize)) ? -EFAULT : 0;
+}
+
+static int accmem_ioctl_info(struct accmem_file *afile,
+			     const struct accmem_uarg *ua)
+{
+	struct accmem_device *adev = afile->adev;
 	struct accmem_info info;
 
 	memset(&info, 0, sizeof(info));
@@ -29,35 +70,72 @@ static int accmem_ioctl_info(struct accmem_device *adev, void __user *uarg)
 	info.page_size = PAGE_SIZE;
 	info.max_segment = ACCMEM_MAX_SEGMENT;
 
-	if (copy_to_user(uarg, &info, sizeof(info)))
-		return -EFAULT;
-	return 0;
+	return accmem_uarg_out(ua, &info, sizeof(info));
 }
 
+/*
+ * One ioctl: its command as the kernel knows it (type, direction, the
+ * current size of its structure), the size of the structure's first
+ * version (shorter arguments are refused; it never changes) and whether
+ * only the tenant may call it.
+ */
+struct accmem_ioctl_desc {
+	unsigned int cmd;
+	size_t min_size;
+	bool tenant;
+	int (*fn)(struct accmem_file *afile, const struct accmem_uarg *ua);
+};
+
+static const struct accmem_ioctl_desc accmem_ioctls[] = {
+	[_IOC_NR(ACCMEM_IOC_INFO)] = {
+		.cmd = ACCMEM_IOC_INFO, .fn = accmem_ioctl_info,
+		.min_size = sizeof(struct accmem_info),
+	},
+	[_IOC_NR(ACCMEM_IOC_ALLOC)] = {
+		.cmd = ACCMEM_IOC_ALLOC, .fn = accmem_ioctl_alloc,
+		.min_size = sizeof(struct accmem_alloc), .tenant = true,
+	},
+	[_IOC_NR(ACCMEM_IOC_FREE)] = {
+		.cmd = ACCMEM_IOC_FREE, .fn = accmem_ioctl_free,
+		.min_size = sizeof(struct accmem_free), .tenant = true,
+	},
+	[_IOC_NR(ACCMEM_IOC_EXPORT)] = {
+		.cmd = ACCMEM_IOC_EXPORT, .fn = accmem_ioctl_export,
+		.min_size = sizeof(struct accmem_export), .tenant = true,
+	},
+};
+
+/*
+ * Dispatches on the ioctl's number, the size in the command being the
+ * size of the caller's structure (DRM's way, so that structures can grow).
+ */
 static long accmem_ioctl(struct file *file, unsigned int cmd,
 			 unsigned long arg)
 {
 	struct accmem_file *afile = file->private_data;
-	struct accmem_device *adev = afile->ctx->adev;
-	void __user *uarg = (void __user *)arg;
+	struct accmem_uarg ua = {
+		.ptr = (void __user *)arg, .size = _IOC_SIZE(cmd),
+	};
+	const struct accmem_ioctl_desc *desc;
+	unsigned int nr = _IOC_NR(cmd);
 
-	if (READ_ONCE(adev->gone))
-		return -ENODEV;
-
-	switch (cmd) {
-	case ACCMEM_IOC_INFO:
-		return accmem_ioctl_info(adev, uarg);
-	case ACCMEM_IOC_ALLOC:
-		return accmem_ioctl_alloc(afile, uarg);
-	case ACCMEM_IOC_FREE:
-		return accmem_ioctl_free(afile, uarg);
-	case ACCMEM_IOC_EXPORT:
-		return accmem_ioctl_export(afile, uarg);
-	default:
+	if (_IOC_TYPE(cmd) != ACCMEM_IOC_MAGIC || nr >= ARRAY_SIZE(accmem_ioctls))
 		return -ENOTTY;
-	}
+	desc = &accmem_ioctls[array_index_nospec(nr, ARRAY_SIZE(accmem_ioctls))];
+	if (!desc->fn || _IOC_DIR(cmd) != _IOC_DIR(desc->cmd))
+		return -ENOTTY;
+	if (ua.size < desc->min_size)
+		return -EINVAL;
+
+	if (READ_ONCE(afile->adev->gone))
+		return -ENODEV;
+	/* An observer (opened O_RDONLY) may only look. */
+	if (desc->tenant && !afile->ctx)
+		return -EBADF;
+	return desc->fn(afile, &ua);
 }
 
+/* Writing makes the opener the tenant; O_RDONLY makes it an observer. */
 static int accmem_open(struct inode *inode, struct file *file)
 {
 	struct miscdevice *misc = file->private_data;
@@ -66,7 +144,7 @@ static int accmem_open(struct inode *inode, struct file *file)
 	struct accmem_file *afile;
 	int ret;
 
-	ret = accmem_file_open(adev, &afile);
+	ret = accmem_file_open(adev, file->f_mode & FMODE_WRITE, &afile);
 	if (ret)
 		return ret;
 
@@ -147,6 +225,8 @@ accmem_device_create(struct device *parent,
 	mutex_init(&adev->mm_lock);
 	mutex_init(&adev->objs_lock);
 	INIT_LIST_HEAD(&adev->buffers);
+	INIT_LIST_HEAD(&adev->dmabufs);
+	init_waitqueue_head(&adev->scrub_wq);
 	adev->parent = parent;
 	adev->mem_size = mem_size;
 
@@ -281,12 +361,46 @@ void accmem_device_remove(struct accmem_device *adev)
 	if (adev->ctx)
 		dev_info(adev->misc.this_device,
 			 "removed while tenant %d still holds it\n",
-			 adev->ctx->owner_pid);
+			 pid_nr(adev->ctx->owner));
 	mutex_unlock(&adev->lock);
 
 	accmem_debugfs_remove(adev);
 	misc_deregister(&adev->misc);
 	accmem_device_put(adev);
+}
+
+/**
+ * accmem_device_revoke() - the device's memory is gone: cut every access
+ * @adev: device, removed already (accmem_device_remove())
+ *
+ * For memory that goes away with its device (a PCI device removed, not
+ * just unbound). From now on the memory is never touched again: no scrub
+ * (pending ones are dropped, one piece may be under way), no new mmap,
+ * vmap or mapping for an importer (-ENODEV). Every CPU mapping of the
+ * device's dma-bufs is zapped, and their next access gets SIGBUS (CPU
+ * mappings are filled at fault time, under @adev->lock, so none is filled
+ * after this); dynamic importers are told to drop their mappings, and
+ * their next map fails. Pinned importers keep what they mapped: the
+ * backend must keep the memory's addresses reserved until its @release,
+ * when the last of them is gone.
+ *
+ * Context: process context; takes the dma-bufs' reservation locks.
+ */
+void accmem_device_revoke(struct accmem_device *adev)
+{
+	struct accmem_dmabuf *exp;
+
+	mutex_lock(&adev->lock);
+	WRITE_ONCE(adev->revoked, true);
+	list_for_each_entry(exp, &adev->dmabufs, dev_node) {
+		unmap_mapping_range(exp->inode->i_mapping, 0, 0, 1);
+		dma_resv_lock(exp->dmabuf->resv, NULL);
+		accmem_dma_buf_invalidate(exp->dmabuf);
+		dma_resv_unlock(exp->dmabuf->resv);
+	}
+	if (adev->ctx)
+		pr_info("%s: memory revoked from its tenant\n", adev->name);
+	mutex_unlock(&adev->lock);
 }
 
 /**

@@ -20,6 +20,7 @@
 #include <linux/dma-buf.h>
 #include <linux/dma-resv.h>
 #include <linux/file.h>
+#include <linux/fs.h>
 #include <linux/overflow.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -125,6 +126,12 @@ static struct sg_table *accmem_dmabuf_map(struct dma_buf_attachment *attach,
 	struct accmem_attach *aa = attach->priv;
 	struct accmem_mapping *map;
 
+	/*
+	 * Dynamic importers map under the reservation lock, which
+	 * accmem_device_revoke() takes to notify them after setting the flag.
+	 */
+	if (READ_ONCE(adev->revoked))
+		return ERR_PTR(-ENODEV);
 	map = accmem_mapping_create(exp, attach->dev, dir);
 	if (IS_ERR(map))
 		return ERR_CAST(map);
@@ -159,8 +166,13 @@ static void accmem_dmabuf_release(struct dma_buf *dmabuf)
 	mutex_lock(&adev->objs_lock);
 	list_del(&exp->node);
 	mutex_unlock(&adev->objs_lock);
+	mutex_lock(&adev->lock);
+	list_del(&exp->dev_node);
+	mutex_unlock(&adev->lock);
+	iput(exp->inode);
 
 	atomic64_sub(exp->length, &buf->ctx->exported_bytes);
+	atomic_dec(&buf->ctx->live_exports);
 	atomic_dec(&adev->stats.live_exports);
 	kfree(exp);
 	/* May start the scrub: the last importer has let go. */
@@ -197,9 +209,20 @@ static int accmem_dmabuf_end_cpu_access(struct dma_buf *dmabuf,
 	return accmem_dmabuf_cpu_access(dmabuf, false);
 }
 
+/*
+ * A dma-buf file that is not writable (exported without O_RDWR) is mapped
+ * read-only whoever maps it: mmap(2) of the dma-buf checks its file, but an
+ * importer's dma_buf_mmap() comes with a vma of its own, writable, file.
+ */
 static int accmem_dmabuf_mmap(struct dma_buf *dmabuf,
 			      struct vm_area_struct *vma)
 {
+	if (!(dmabuf->file->f_mode & FMODE_WRITE)) {
+		if (vma->vm_flags & VM_WRITE)
+			return -EACCES;
+		/* and mprotect(PROT_WRITE) cannot make it writable later */
+		accmem_vm_flags_clear(vma, VM_MAYWRITE);
+	}
 	return accmem_mmap_range(dmabuf->priv, vma);
 }
 
@@ -253,10 +276,18 @@ int accmem_export_range_check(u64 offset, u64 length, u64 size)
 static int accmem_export_charge(struct accmem_ctx *ctx, u64 length)
 {
 	u64 limit = READ_ONCE(accmem_max_export_bytes);
-	s64 total = atomic64_add_return(length, &ctx->exported_bytes);
+	unsigned int max = READ_ONCE(accmem_max_exports) ?:
+			   ACCMEM_DEFAULT_MAX_EXPORTS;
+	s64 total;
 
+	if (atomic_inc_return(&ctx->live_exports) > max) {
+		atomic_dec(&ctx->live_exports);
+		return -EDQUOT;
+	}
+	total = atomic64_add_return(length, &ctx->exported_bytes);
 	if (limit && total > limit) {
 		atomic64_sub(length, &ctx->exported_bytes);
+		atomic_dec(&ctx->live_exports);
 		return -EDQUOT;
 	}
 	return 0;
@@ -271,7 +302,7 @@ static struct dma_buf *accmem_export_create(struct accmem_buffer *buf,
 	struct dma_buf *dmabuf;
 	int ret;
 
-	exp = kzalloc(sizeof(*exp), GFP_KERNEL);
+	exp = kzalloc(sizeof(*exp), GFP_KERNEL_ACCOUNT);
 	if (!exp)
 		return ERR_PTR(-ENOMEM);
 	INIT_LIST_HEAD(&exp->attachments);
@@ -296,15 +327,22 @@ static struct dma_buf *accmem_export_create(struct accmem_buffer *buf,
 	/* Paired with accmem_buffer_put() in accmem_dmabuf_release(). */
 	accmem_buffer_get(buf);
 	exp->buf = buf;
-	exp->ino = file_inode(dmabuf->file)->i_ino;
+	exp->dmabuf = dmabuf;
+	exp->inode = file_inode(dmabuf->file);
+	ihold(exp->inode);
+	exp->ino = exp->inode->i_ino;
 	atomic_inc(&adev->stats.live_exports);
 	mutex_lock(&adev->objs_lock);
 	list_add_tail(&exp->node, &buf->exports);
 	mutex_unlock(&adev->objs_lock);
+	mutex_lock(&adev->lock);
+	list_add_tail(&exp->dev_node, &adev->dmabufs);
+	mutex_unlock(&adev->lock);
 	return dmabuf;
 
 err_uncharge:
 	atomic64_sub(exp->length, &buf->ctx->exported_bytes);
+	atomic_dec(&buf->ctx->live_exports);
 err_free:
 	kfree(exp);
 	return ERR_PTR(ret);
@@ -313,24 +351,27 @@ err_free:
 /**
  * accmem_ioctl_export() - ACCMEM_IOC_EXPORT
  * @afile: the open device file
- * @uarg: struct accmem_export
+ * @ua: struct accmem_export
  *
  * The fd is reserved first, every reference is taken and the result copied
  * out before the fd is installed: until fd_install() nobody else can reach
  * the dma-buf, so a racing close() of a guessed fd number frees nothing.
  *
  * Return: 0; -ENOENT for an unknown handle; -EINVAL for bad flags, padding
- * or range; -EDQUOT beyond max_export_bytes; -EMFILE; -ENOMEM; -EFAULT.
+ * or range; -EDQUOT beyond max_export_bytes or max_exports; -EMFILE;
+ * -ENOMEM; -EFAULT.
  */
-int accmem_ioctl_export(struct accmem_file *afile, void __user *uarg)
+int accmem_ioctl_export(struct accmem_file *afile,
+			const struct accmem_uarg *ua)
 {
 	struct accmem_export args;
 	struct accmem_buffer *buf;
 	struct dma_buf *dmabuf;
 	int fd, ret;
 
-	if (copy_from_user(&args, uarg, sizeof(args)))
-		return -EFAULT;
+	ret = accmem_uarg_in(ua, &args, sizeof(args));
+	if (ret)
+		return ret;
 	if (args.flags & ~ACCMEM_EXPORT_FLAGS || args.pad)
 		return -EINVAL;
 
@@ -354,7 +395,7 @@ int accmem_ioctl_export(struct accmem_file *afile, void __user *uarg)
 	}
 
 	args.fd = fd;
-	if (copy_to_user(uarg, &args, sizeof(args))) {
+	if (accmem_uarg_out(ua, &args, sizeof(args))) {
 		ret = -EFAULT;
 		dma_buf_put(dmabuf);
 		goto err_fd;

@@ -7,6 +7,7 @@
 #include <linux/debugfs.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/string.h>
 #include <linux/workqueue.h>
 
 #include "accmem.h"
@@ -33,6 +34,62 @@ u64 accmem_max_pin_bytes;
 module_param_named(max_pin_bytes, accmem_max_pin_bytes, ullong, 0644);
 MODULE_PARM_DESC(max_pin_bytes,
 		 "Per-tenant limit on bytes pinned by importers, 0 = none; pinning fails with EDQUOT beyond it");
+
+unsigned int accmem_max_allocs;
+module_param_named(max_allocs, accmem_max_allocs, uint, 0644);
+MODULE_PARM_DESC(max_allocs,
+		 "Per-tenant limit on live allocations, 0 = the default bound (65536); ALLOC fails with EDQUOT beyond it");
+
+unsigned int accmem_max_exports;
+module_param_named(max_exports, accmem_max_exports, uint, 0644);
+MODULE_PARM_DESC(max_exports,
+		 "Per-tenant limit on live dma-bufs, 0 = the default bound (65536); EXPORT fails with EDQUOT beyond it");
+
+/*
+ * Enumerated parameters: the value is an index into the names. A write
+ * is matched whole (a trailing newline, as from echo, is accepted) and an
+ * unknown name is refused with -EINVAL, leaving the value as it was; the
+ * value is an int, so readers (READ_ONCE()) never see a freed string.
+ */
+static int accmem_enum_param_set(const char *val, const struct kernel_param *kp)
+{
+	const struct accmem_enum_param *p = kp->arg;
+	int i = __sysfs_match_string(p->names, p->count, val);
+
+	if (i < 0)
+		return -EINVAL;
+	WRITE_ONCE(*p->value, i);
+	return 0;
+}
+
+static int accmem_enum_param_get(char *buffer, const struct kernel_param *kp)
+{
+	const struct accmem_enum_param *p = kp->arg;
+
+	return scnprintf(buffer, PAGE_SIZE, "%s\n",
+			 p->names[READ_ONCE(*p->value)]);
+}
+
+const struct kernel_param_ops accmem_enum_param_ops = {
+	.set = accmem_enum_param_set,
+	.get = accmem_enum_param_get,
+};
+
+static const char * const accmem_pci_mmap_names[] = {
+	[ACCMEM_PCI_MMAP_ALLOW] = "allow",
+	[ACCMEM_PCI_MMAP_DENY] = "deny",
+};
+
+int accmem_pci_mmap = ACCMEM_PCI_MMAP_ALLOW;
+static struct accmem_enum_param accmem_pci_mmap_param = {
+	.value = &accmem_pci_mmap,
+	.names = accmem_pci_mmap_names,
+	.count = ARRAY_SIZE(accmem_pci_mmap_names),
+};
+module_param_cb(pci_mmap, &accmem_enum_param_ops, &accmem_pci_mmap_param,
+		0644);
+MODULE_PARM_DESC(pci_mmap,
+		 "CPU mmap of dma-bufs of PCI BAR memory: allow (default) or deny (mmap fails with EPERM; see Documentation/security.rst for VFIO)");
 
 static int __init accmem_init(void)
 {

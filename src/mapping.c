@@ -6,7 +6,8 @@
  * All walk the physical memory behind an exported range. Device memory
  * never moves, so none needs a lock: a buffer's blocks are immutable from
  * its allocation until its release, which cannot happen while a dma-buf (and
- * therefore a mapping) of it exists.
+ * therefore a mapping) of it exists. (CPU faults take the device's lock,
+ * but only to order themselves against accmem_device_revoke().)
  *
  * Copyright (C) 2026 The accmem authors
  */
@@ -60,7 +61,9 @@ static u32 accmem_max_seg(struct device *dev)
  * @dir: direction
  *
  * Segments merge physically contiguous memory up to
- * min(dma_get_max_seg_size(@dev), 2 GiB), page aligned.
+ * min(dma_get_max_seg_size(@dev), 2 GiB - PAGE_SIZE), page aligned. The
+ * arrays are kvmalloc()ed: a large export cut into small segments needs
+ * more than kmalloc() can give.
  *
  * Return: the mapping, or an ERR_PTR.
  */
@@ -78,7 +81,8 @@ struct accmem_mapping *accmem_mapping_create(struct accmem_dmabuf *exp,
 	/* Count, then fill: the table is exactly as long as needed. */
 	accmem_buffer_walk(exp->buf, exp->offset, exp->length,
 			   accmem_seg_add, &b);
-	map = kzalloc(struct_size(map, segs, b.count), GFP_KERNEL);
+	/* Beyond ~262k segments (16 bytes each) kmalloc cannot serve it. */
+	map = kvzalloc(struct_size(map, segs, b.count), GFP_KERNEL);
 	if (!map)
 		return ERR_PTR(-ENOMEM);
 	b.segs = map->segs;
@@ -100,7 +104,7 @@ struct accmem_mapping *accmem_mapping_create(struct accmem_dmabuf *exp,
 	if (ret)
 		goto err_table;
 
-	map->saved = kcalloc(map->sgt.nents, sizeof(*map->saved), GFP_KERNEL);
+	map->saved = kvcalloc(map->sgt.nents, sizeof(*map->saved), GFP_KERNEL);
 	if (!map->saved) {
 		ret = -ENOMEM;
 		goto err_unmap;
@@ -116,7 +120,7 @@ err_unmap:
 err_table:
 	sg_free_table(&map->sgt);
 err_free:
-	kfree(map);
+	kvfree(map);
 	return ERR_PTR(ret);
 }
 
@@ -140,25 +144,83 @@ void accmem_mapping_destroy(struct accmem_device *adev,
 	}
 	adev->ops->unmap(adev, map);
 	sg_free_table(&map->sgt);
-	kfree(map->saved);
-	kfree(map);
+	kvfree(map->saved);
+	kvfree(map);
 }
 
-struct accmem_mmap_state {
+/* CPU faults map up to this much memory at once. */
+#define ACCMEM_FAULT_AROUND	SZ_2M
+
+struct accmem_fault_state {
+	struct accmem_device *adev;
 	struct vm_area_struct *vma;
 	unsigned long addr;
+	pgprot_t prot;
+	vm_fault_t ret;
 };
 
-static int accmem_mmap_piece(void *arg, phys_addr_t phys, u64 len)
+static int accmem_fault_piece(void *arg, phys_addr_t phys, u64 len)
 {
-	struct accmem_mmap_state *st = arg;
-	int ret;
+	struct accmem_fault_state *st = arg;
+	unsigned long pfn = PHYS_PFN(phys), end = PHYS_PFN(phys + len);
+	vm_fault_t ret;
 
-	ret = io_remap_pfn_range(st->vma, st->addr, PHYS_PFN(phys), len,
-				 st->vma->vm_page_prot);
-	st->addr += len;
-	return ret;
+	/* accmem_device_revoke() must not run between the check and here. */
+	lockdep_assert_held(&st->adev->lock);
+	for (; pfn < end; pfn++, st->addr += PAGE_SIZE) {
+		ret = vmf_insert_pfn_prot(st->vma, st->addr, pfn, st->prot);
+		if (ret & VM_FAULT_ERROR) {
+			/* Only the faulting page itself must be there. */
+			if (st->ret == VM_FAULT_SIGBUS)
+				st->ret = ret;
+			return -EFAULT;
+		}
+		st->ret = VM_FAULT_NOPAGE;
+	}
+	return 0;
 }
+
+/*
+ * Fills the faulting page and up to ACCMEM_FAULT_AROUND after it. Under
+ * the device's lock, so that accmem_device_revoke(), which sets the flag
+ * under it before it zaps the mappings, never leaves a page behind.
+ */
+static vm_fault_t accmem_vm_fault(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct accmem_dmabuf *exp = vma->vm_private_data;
+	struct accmem_device *adev = accmem_buf_dev(exp->buf);
+	struct accmem_fault_state st = {
+		.adev = adev,
+		.vma = vma,
+		.addr = vmf->address & PAGE_MASK,
+		.prot = vma->vm_page_prot,
+		.ret = VM_FAULT_SIGBUS,
+	};
+	u64 offset = exp->offset + ((u64)vmf->pgoff << PAGE_SHIFT);
+	u64 len = min_t(u64, ACCMEM_FAULT_AROUND, vma->vm_end - st.addr);
+
+	/*
+	 * I/O memory is never encrypted (io_remap_pfn_range() does the same).
+	 * RAM with struct pages (the emulated backend) keeps the encrypted
+	 * protection: on hosts with memory encryption (SME, SEV, TDX) mapping
+	 * it decrypted would share it with the host, which is right for MMIO
+	 * only.
+	 */
+	if (!adev->ops->has_pages)
+		st.prot = pgprot_decrypted(st.prot);
+
+	mutex_lock(&adev->lock);
+	if (!adev->revoked)
+		accmem_buffer_walk(exp->buf, offset, len, accmem_fault_piece,
+				   &st);
+	mutex_unlock(&adev->lock);
+	return st.ret;
+}
+
+static const struct vm_operations_struct accmem_vm_ops = {
+	.fault = accmem_vm_fault,
+};
 
 /**
  * accmem_mmap_range() - map an export's memory into user space
@@ -166,16 +228,28 @@ static int accmem_mmap_piece(void *arg, phys_addr_t phys, u64 len)
  * @vma: the mapping; the dma-buf core has checked its size and offset
  *
  * Only MAP_SHARED is accepted. The mapping is VM_PFNMAP|VM_IO, so it
- * cannot be pinned through GUP; it
- * is VM_DONTCOPY, so a forked child does not inherit access to it.
+ * cannot be pinned through GUP; it is VM_DONTCOPY, so a forked child does
+ * not inherit access to it. Pages are mapped at fault time, so that
+ * accmem_device_revoke() can take them all back: after it, an access gets
+ * SIGBUS. Memory without struct pages (a PCI BAR) is only mapped while the
+ * pci_mmap policy allows it: VFIO type1 maps such PFNMAP ranges into an
+ * IOMMU without holding anything (Documentation/security.rst).
  *
- * Return: 0 or a negative errno.
+ * Return: 0; -EINVAL for a private mapping; -EPERM when pci_mmap is
+ * "deny" and the memory has no struct pages; -ENODEV when the device's
+ * memory was revoked.
  */
 int accmem_mmap_range(struct accmem_dmabuf *exp, struct vm_area_struct *vma)
 {
 	struct accmem_device *adev = accmem_buf_dev(exp->buf);
-	struct accmem_mmap_state st = { .vma = vma, .addr = vma->vm_start };
-	u64 offset = exp->offset + ((u64)vma->vm_pgoff << PAGE_SHIFT);
+
+	/*
+	 * At mmap time, not at fault time: under "deny" no mapping of a BAR
+	 * exists to be handed to VFIO; one made under "allow" stays usable.
+	 */
+	if (!adev->ops->has_pages &&
+	    READ_ONCE(accmem_pci_mmap) == ACCMEM_PCI_MMAP_DENY)
+		return -EPERM;
 
 	/*
 	 * Shared mappings only: a private (COW) mapping of device memory
@@ -184,14 +258,16 @@ int accmem_mmap_range(struct accmem_dmabuf *exp, struct vm_area_struct *vma)
 	 */
 	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
+	if (READ_ONCE(adev->revoked))
+		return -ENODEV;
 
 	accmem_vm_flags_set(vma, VM_PFNMAP | VM_IO | VM_DONTEXPAND |
 			    VM_DONTDUMP | VM_DONTCOPY);
 	vma->vm_page_prot = adev->ops->pgprot(vm_get_page_prot(vma->vm_flags));
-
-	return accmem_buffer_walk(exp->buf, offset,
-				  vma->vm_end - vma->vm_start,
-				  accmem_mmap_piece, &st);
+	/* The VMA holds the dma-buf's file, which holds @exp. */
+	vma->vm_private_data = exp;
+	vma->vm_ops = &accmem_vm_ops;
+	return 0;
 }
 
 struct accmem_vmap_state {
@@ -259,12 +335,15 @@ static int accmem_vmap_iomem(struct accmem_dmabuf *exp,
  * Memory with pages is vmap()ed; I/O memory gets the backend's own mapping
  * when the exported range is one physically contiguous piece.
  *
- * Return: 0; -EOPNOTSUPP when the backend cannot map the range; -ENOMEM.
+ * Return: 0; -EOPNOTSUPP when the backend cannot map the range; -ENODEV
+ * when the device's memory was revoked; -ENOMEM.
  */
 int accmem_vmap_range(struct accmem_dmabuf *exp, struct iosys_map *map)
 {
 	struct accmem_device *adev = accmem_buf_dev(exp->buf);
 
+	if (READ_ONCE(adev->revoked))
+		return -ENODEV;
 	if (adev->ops->has_pages)
 		return accmem_vmap_pages(exp, map);
 	if (adev->ops->iomem)

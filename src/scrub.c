@@ -21,7 +21,9 @@
  * @len: bytes
  *
  * The duration of this call becomes the device's last_scrub_ns: callers
- * scrub a released buffer block by block, the whole memory at probe.
+ * scrub a released buffer block by block, the whole memory at probe. Once
+ * the device's memory is revoked (accmem_device_revoke()) nothing more is
+ * written: the device is gone, a re-probed one scrubs at probe.
  *
  * Context: process context, may sleep.
  */
@@ -33,13 +35,17 @@ void accmem_scrub(struct accmem_device *adev, u64 offset, u64 len)
 	while (done < len) {
 		u64 n = min_t(u64, len - done, ACCMEM_SCRUB_CHUNK);
 
+		/* The memory is gone: it is never touched again. */
+		if (READ_ONCE(adev->revoked))
+			break;
+
 		adev->ops->scrub(adev, offset + done, n);
 		done += n;
 		cond_resched();
 	}
 
 	start = ktime_get_ns() - start;
-	atomic64_add(len, &adev->stats.bytes_scrubbed);
+	atomic64_add(done, &adev->stats.bytes_scrubbed);
 	atomic64_add(start, &adev->stats.scrub_ns);
 	atomic64_set(&adev->stats.last_scrub_ns, start);
 }

@@ -6,6 +6,8 @@
  * Copyright (C) 2026 The accmem authors
  */
 #include <linux/device.h>
+#include <linux/pid.h>
+#include <linux/pid_namespace.h>
 #include <linux/sysfs.h>
 
 #include "accmem.h"
@@ -90,6 +92,10 @@ static ssize_t last_scrub_us_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(last_scrub_us);
 
+/*
+ * The tenant as the reader's pid namespace sees it: 0 when there is no
+ * tenant or when the tenant is not visible in the reader's namespace.
+ */
 static ssize_t owner_pid_show(struct device *dev,
 			      struct device_attribute *attr, char *buf)
 {
@@ -98,11 +104,20 @@ static ssize_t owner_pid_show(struct device *dev,
 
 	mutex_lock(&adev->lock);
 	if (adev->ctx)
-		pid = adev->ctx->owner_pid;
+		pid = pid_nr_ns(adev->ctx->owner, task_active_pid_ns(current));
 	mutex_unlock(&adev->lock);
 	return sysfs_emit(buf, "%d\n", pid);
 }
 static DEVICE_ATTR_RO(owner_pid);
+
+static ssize_t scrubs_pending_show(struct device *dev,
+				   struct device_attribute *attr, char *buf)
+{
+	struct accmem_device *adev = accmem_from_dev(dev);
+
+	return sysfs_emit(buf, "%d\n", atomic_read(&adev->scrubs_pending));
+}
+static DEVICE_ATTR_RO(scrubs_pending);
 
 static struct attribute *accmem_attrs[] = {
 	&dev_attr_state.attr,
@@ -114,6 +129,7 @@ static struct attribute *accmem_attrs[] = {
 	&dev_attr_scrub_time_us.attr,
 	&dev_attr_last_scrub_us.attr,
 	&dev_attr_owner_pid.attr,
+	&dev_attr_scrubs_pending.attr,
 	NULL
 };
 

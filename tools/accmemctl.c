@@ -97,7 +97,8 @@ static int show(const char *dev)
 	       scrubbed >> 20, scrub_us / 1e6);
 	if (scrub_us)
 		printf(" (%.0f MiB/s)", (scrubbed >> 20) / (scrub_us / 1e6));
-	printf(", last %llu us\n", attr_num(dev, "last_scrub_us"));
+	printf(", last %llu us, %llu pending\n", attr_num(dev, "last_scrub_us"),
+	       attr_num(dev, "scrubs_pending"));
 	show_debugfs(dev);
 	return 0;
 }
@@ -175,6 +176,11 @@ static int demo(const char *dev)
 	again = open(path, O_RDWR);
 	printf("   a second open() fails: %s\n",
 	       again < 0 ? strerror(errno) : "it did not!");
+	again = open(path, O_RDONLY);
+	printf("   an O_RDONLY open() observes (INFO only): %s\n",
+	       again < 0 ? strerror(errno) : "ok");
+	if (again >= 0)
+		close(again);
 
 	if (ioctl(fd, ACCMEM_IOC_ALLOC, &alloc)) {
 		perror("ACCMEM_IOC_ALLOC");

@@ -15,6 +15,7 @@
 #include <linux/fs.h>
 #include <linux/iosys-map.h>
 #include <linux/miscdevice.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/pci.h>
 #include <linux/platform_device.h>
@@ -65,7 +66,9 @@ static void imp_destroy(void *obj)
 	struct imp_import *imp = obj;
 
 	dma_resv_lock(imp->dmabuf->resv, NULL);
-	dma_buf_unmap_attachment(imp->attach, imp->sgt, DMA_BIDIRECTIONAL);
+	if (imp->sgt)
+		dma_buf_unmap_attachment(imp->attach, imp->sgt,
+					 DMA_BIDIRECTIONAL);
 	if (imp->pinned)
 		dma_buf_unpin(imp->attach);
 	dma_resv_unlock(imp->dmabuf->resv);
@@ -181,6 +184,8 @@ static int imp_ioctl_get_sg(struct xarray *imports, void __user *uarg)
 	if (IS_ERR(imp))
 		return PTR_ERR(imp);
 
+	if (!imp->sgt)
+		return -ENODATA;
 	useg = u64_to_user_ptr(args.segs);
 	for_each_sgtable_dma_sg(imp->sgt, sg, i) {
 		struct accmem_imp_seg seg = {
@@ -266,11 +271,103 @@ static int imp_ioctl_state(struct xarray *imports, void __user *uarg)
 	return copy_to_user(uarg, &args, sizeof(args)) ? -EFAULT : 0;
 }
 
+/*
+ * What a dynamic importer does after move_notify: unmap, map again. Not
+ * serialised against other ioctls on the same import: tests don't.
+ */
+static int imp_ioctl_remap(struct xarray *imports, void __user *uarg)
+{
+	struct imp_import *imp;
+	struct sg_table *sgt;
+	u32 id;
+
+	if (get_user(id, (u32 __user *)uarg))
+		return -EFAULT;
+	imp = xa_load(imports, id);
+	if (!imp)
+		return -ENOENT;
+	if (imp->mode == ACCMEM_IMP_STATIC)
+		return -EINVAL;
+
+	dma_resv_lock(imp->dmabuf->resv, NULL);
+	if (imp->sgt)
+		dma_buf_unmap_attachment(imp->attach, imp->sgt,
+					 DMA_BIDIRECTIONAL);
+	sgt = dma_buf_map_attachment(imp->attach, DMA_BIDIRECTIONAL);
+	imp->sgt = IS_ERR(sgt) ? NULL : sgt;
+	dma_resv_unlock(imp->dmabuf->resv);
+	return PTR_ERR_OR_ZERO(sgt);
+}
+
+/*
+ * mmap() of the importer's file at offset id << PAGE_SHIFT maps import id
+ * through dma_buf_mmap(), the way a DRM driver maps an imported GEM object:
+ * with the vma of the importer's file, not the dma-buf's.
+ */
+static int imp_mmap(struct xarray *imports, struct vm_area_struct *vma)
+{
+	struct dma_buf *dmabuf = NULL;
+	struct imp_import *imp;
+	int ret;
+
+	xa_lock(imports);
+	imp = xa_load(imports, vma->vm_pgoff);
+	if (imp) {
+		dmabuf = imp->dmabuf;
+		get_dma_buf(dmabuf);
+	}
+	xa_unlock(imports);
+	if (!dmabuf)
+		return -ENOENT;
+	ret = dma_buf_mmap(dmabuf, vma, 0);
+	dma_buf_put(dmabuf);
+	return ret;
+}
+
+/*
+ * What an importer that holds page references does to the exporter's
+ * pages (get_page() then put_page()), on pages whose count is not zero:
+ * a page with count zero is reported instead, its put_page() would free
+ * memory the exporter still owns.
+ */
+static int imp_ioctl_page_refs(struct xarray *imports, void __user *uarg)
+{
+	struct accmem_imp_page_refs args;
+	unsigned long pfn, end;
+
+	if (copy_from_user(&args, uarg, sizeof(args)))
+		return -EFAULT;
+	if (!PAGE_ALIGNED(args.phys) || !PAGE_ALIGNED(args.len) ||
+	    args.phys + args.len < args.phys)
+		return -EINVAL;
+	args.zero = 0;
+	args.taken = 0;
+	end = PHYS_PFN(args.phys + args.len);
+	for (pfn = PHYS_PFN(args.phys); pfn < end; pfn++) {
+		struct page *page;
+
+		if (!pfn_valid(pfn))
+			return -EINVAL;
+		page = pfn_to_page(pfn);
+		if (!page_count(page)) {
+			args.zero++;
+			continue;
+		}
+		get_page(page);
+		put_page(page);
+		args.taken++;
+		cond_resched();
+	}
+	return copy_to_user(uarg, &args, sizeof(args)) ? -EFAULT : 0;
+}
+
 static const struct accmem_test_ioctl imp_ioctls[] = {
 	{ ACCMEM_IMP_IMPORT, imp_ioctl_import },
 	{ ACCMEM_IMP_GET_SG, imp_ioctl_get_sg },
 	{ ACCMEM_IMP_RW, imp_ioctl_rw },
 	{ ACCMEM_IMP_STATE, imp_ioctl_state },
+	{ ACCMEM_IMP_REMAP, imp_ioctl_remap },
+	{ ACCMEM_IMP_PAGE_REFS, imp_ioctl_page_refs },
 	{ }
 };
 
@@ -283,6 +380,7 @@ static struct accmem_test_dev imp_tdev = {
 	.ioctls = imp_ioctls,
 	.release_cmd = ACCMEM_IMP_RELEASE,
 	.destroy = imp_destroy,
+	.mmap = imp_mmap,
 };
 
 static int __init imp_init(void)

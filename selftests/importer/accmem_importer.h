@@ -13,6 +13,11 @@
  *                       reservation lock without pinning (mlx5 path)
  *
  * An import holds its dma-buf until released or the importer file closes.
+ * %ACCMEM_IMP_REMAP drops a dynamic import's mapping and maps it again, as
+ * an importer does after move_notify; if that fails the import has no
+ * mapping until the next REMAP that succeeds. %ACCMEM_IMP_PAGE_REFS takes
+ * and drops a reference on each page of a physical range, as importers that
+ * hold page references do.
  */
 #ifndef _ACCMEM_IMPORTER_H
 #define _ACCMEM_IMPORTER_H
@@ -102,11 +107,31 @@ struct accmem_imp_state {
 	__u32 pad;
 };
 
+/**
+ * struct accmem_imp_page_refs - take and drop a reference on each page of
+ *	a physical range, as importers that pin pages do
+ * @phys: in: physical address, page aligned (from accmem's debugfs)
+ * @len: in: bytes, page aligned
+ * @zero: out: pages whose reference count is zero, left alone (a
+ *	get_page()/put_page() pair would free them)
+ * @taken: out: pages that got get_page() and put_page()
+ *
+ * -EINVAL if a page of the range has no struct page.
+ */
+struct accmem_imp_page_refs {
+	__u64 phys;
+	__u64 len;
+	__u64 zero;
+	__u64 taken;
+};
+
 #define ACCMEM_IMP_MAGIC	0xAD
 #define ACCMEM_IMP_IMPORT	_IOWR(ACCMEM_IMP_MAGIC, 0, struct accmem_imp_import)
 #define ACCMEM_IMP_GET_SG	_IOWR(ACCMEM_IMP_MAGIC, 1, struct accmem_imp_sg)
 #define ACCMEM_IMP_RW		_IOW(ACCMEM_IMP_MAGIC, 2, struct accmem_imp_rw)
 #define ACCMEM_IMP_STATE	_IOWR(ACCMEM_IMP_MAGIC, 3, struct accmem_imp_state)
 #define ACCMEM_IMP_RELEASE	_IOW(ACCMEM_IMP_MAGIC, 4, __u32)
+#define ACCMEM_IMP_REMAP	_IOW(ACCMEM_IMP_MAGIC, 5, __u32)
+#define ACCMEM_IMP_PAGE_REFS	_IOWR(ACCMEM_IMP_MAGIC, 6, struct accmem_imp_page_refs)
 
 #endif /* _ACCMEM_IMPORTER_H */

@@ -86,16 +86,22 @@ static void accmem_alloc_block_align(struct kunit *test)
 	}
 }
 
-/* Impossible requests fail with -ENOSPC and change nothing. */
+/*
+ * Requests that can never fit fail with -E2BIG, those that do not fit now
+ * with -ENOSPC; neither changes anything.
+ */
 static void accmem_alloc_enospc(struct kunit *test)
 {
 	struct accmem_device *adev = accmem_test_device(test, SZ_16M, 0);
 	LIST_HEAD(blocks);
 
 	KUNIT_EXPECT_EQ(test, accmem_mm_alloc(adev, SZ_32M, PAGE_SIZE, false,
-					      &blocks), -ENOSPC);
+					      &blocks), -E2BIG);
 	KUNIT_EXPECT_EQ(test, accmem_mm_alloc(adev, PAGE_SIZE, SZ_32M, true,
-					      &blocks), -ENOSPC);
+					      &blocks), -E2BIG);
+	KUNIT_EXPECT_EQ(test, accmem_mm_alloc(adev, SZ_16M + PAGE_SIZE,
+					      PAGE_SIZE, true, &blocks),
+			-E2BIG);
 	KUNIT_EXPECT_TRUE(test, list_empty(&blocks));
 	KUNIT_EXPECT_EQ(test, accmem_mm_free_bytes(adev), (u64)SZ_16M);
 

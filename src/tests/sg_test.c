@@ -118,13 +118,13 @@ static const struct sg_case sg_cases[] = {
 	{ "unaligned limit", 0, true, SZ_1M, 0, SZ_1M, SZ_64K + 123, SZ_64K },
 	{ "sub-page limit", 0, true, SZ_64K, 0, SZ_64K, 100, PAGE_SIZE },
 	{ "no limit, one segment", 0, true, SZ_16M, 0, SZ_16M, UINT_MAX,
-	  SZ_2G },
-	{ "chunks", SZ_1M, true, SZ_4M, 0, SZ_4M, UINT_MAX, SZ_2G },
+	  ACCMEM_MAX_SEGMENT },
+	{ "chunks", SZ_1M, true, SZ_4M, 0, SZ_4M, UINT_MAX, ACCMEM_MAX_SEGMENT },
 	{ "chunks, 64K limit", SZ_1M, true, SZ_4M, 0, SZ_4M, SZ_64K, SZ_64K },
 	{ "sub-range across chunks", SZ_1M, true, SZ_4M, SZ_1M - SZ_8K,
 	  SZ_2M + SZ_16K, SZ_128K, SZ_128K },
 	{ "several blocks", SZ_64K, false, SZ_8M + SZ_256K, SZ_128K,
-	  SZ_8M, UINT_MAX, SZ_2G },
+	  SZ_8M, UINT_MAX, ACCMEM_MAX_SEGMENT },
 };
 
 static void sg_case_desc(const struct sg_case *c, char *desc)
@@ -157,7 +157,10 @@ static void accmem_sg_segments(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, accmem_test_unmaps(adev), 1U);
 }
 
-/* Segments never exceed 2 GiB, whatever the importer accepts. */
+/*
+ * Segments never reach 2 GiB (INT_MIN for importers that keep lengths in
+ * an int), whatever the importer accepts: 2 GiB - PAGE_SIZE at most.
+ */
 static void accmem_sg_2g_cap(struct kunit *test)
 {
 	struct accmem_device *adev = accmem_test_device(test, SZ_8G, 0);
@@ -173,7 +176,32 @@ static void accmem_sg_2g_cap(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, m->map->sgt.nents, 3U);
 	for_each_sgtable_dma_sg(&m->map->sgt, sg, i)
 		KUNIT_EXPECT_EQ(test, sg_dma_len(sg),
-				i < 2 ? SZ_2G : SZ_1G + SZ_2M);
+				i < 2 ? SZ_2G - PAGE_SIZE :
+					SZ_1G + SZ_2M + 2 * PAGE_SIZE);
+}
+
+/*
+ * A map of more than 262144 segments: its arrays (16 bytes a segment)
+ * are beyond the largest kmalloc() and must come from kvmalloc().
+ */
+static void accmem_sg_many_segments(struct kunit *test)
+{
+	struct accmem_device *adev = accmem_test_device(test, SZ_2G, 0);
+	struct device *dev = accmem_test_dma_dev(test, PAGE_SIZE);
+	u64 size = SZ_1G + SZ_64M;
+	struct accmem_buffer *buf;
+	struct scatterlist *sg;
+	struct sg_map *m;
+	unsigned int i;
+
+	buf = accmem_test_buffer(test, adev, size, PAGE_SIZE, true);
+	m = sg_map(test, sg_export(test, buf, 0, size), dev, DMA_TO_DEVICE);
+	KUNIT_ASSERT_EQ(test, m->map->nsegs, (unsigned int)(size / PAGE_SIZE));
+	KUNIT_EXPECT_GT(test, m->map->nsegs, 262144U);
+	for_each_sgtable_dma_sg(&m->map->sgt, sg, i)
+		if (sg_dma_len(sg) != PAGE_SIZE)
+			break;
+	KUNIT_EXPECT_EQ(test, i, m->map->nsegs);
 }
 
 /*
@@ -208,6 +236,7 @@ static void accmem_sg_restore_on_destroy(struct kunit *test)
 static struct kunit_case accmem_sg_cases[] = {
 	KUNIT_CASE_PARAM(accmem_sg_segments, sg_case_gen_params),
 	KUNIT_CASE(accmem_sg_2g_cap),
+	KUNIT_CASE(accmem_sg_many_segments),
 	KUNIT_CASE(accmem_sg_restore_on_destroy),
 	{}
 };

@@ -15,18 +15,38 @@
  * DOC: accmem uAPI
  *
  * Each device instance is a misc character device, ``/dev/accmemN``.
- * Opening it makes the caller the device's only tenant: a second open()
- * fails with -EBUSY until the tenancy has ended, that is until the device
- * file and every dma-buf exported from it are closed and the memory they
- * covered has been scrubbed.
+ * Opening it for writing (O_RDWR or O_WRONLY) makes the caller the
+ * device's only tenant: a second such open() fails with -EBUSY until the
+ * tenancy has ended, that is until the device file and every dma-buf
+ * exported from it are closed and the memory they covered has been
+ * scrubbed. Opening it O_RDONLY makes the caller an observer: it takes no
+ * tenancy and blocks nobody (it succeeds whether or not there is a tenant,
+ * and a tenant can open while observers are open); on an observer's file
+ * %ACCMEM_IOC_INFO works and %ACCMEM_IOC_ALLOC, %ACCMEM_IOC_FREE and
+ * %ACCMEM_IOC_EXPORT fail with -EBADF.
  *
  * All sizes, offsets and lengths are multiples of &accmem_info.page_size.
  * Every structure has explicit padding; the kernel rejects unknown flags
  * and non-zero padding with -EINVAL so that the interface can grow.
+ *
+ * The kernel dispatches on the ioctl's number and checks its type and
+ * direction (else -ENOTTY); the size encoded in the command is the size of
+ * the caller's structure, so structures can grow at their end. A structure
+ * shorter than the kernel's is zero-extended (the new fields read as zero);
+ * one shorter than the ioctl's first version is refused with -EINVAL. A
+ * structure longer than the kernel's must have its extra bytes zero, else
+ * -EINVAL (they are fields this kernel does not know). The kernel copies
+ * back only the bytes both sides know; zero the whole structure before the
+ * call.
  */
 
-/** ACCMEM_UAPI_VERSION - version reported in &accmem_info.version */
-#define ACCMEM_UAPI_VERSION		1
+/**
+ * ACCMEM_UAPI_VERSION - version reported in &accmem_info.version
+ *
+ * 2: ioctl type 0xA8 (was 0xAC, which belongs to linux/raw.h), growable
+ * structures, O_RDONLY observers.
+ */
+#define ACCMEM_UAPI_VERSION		2
 
 /** ACCMEM_BACKEND_EMU - device memory emulated with system RAM */
 #define ACCMEM_BACKEND_EMU		1
@@ -75,6 +95,11 @@ struct accmem_info {
  * Allocates zeroed device memory. Without %ACCMEM_ALLOC_CONTIGUOUS the
  * allocation may consist of several ranges, each starting at a multiple of
  * @align; @size must then be a multiple of @align.
+ *
+ * When there is no room, the call waits (killable) for the scrubs of this
+ * device's released allocations still pending, then tries once more before
+ * failing with -ENOSPC. A request that can never fit the device (larger
+ * than its memory) fails with -ENOSPC at once.
  */
 struct accmem_alloc {
 	/** @size: in: bytes, a non-zero multiple of &accmem_info.page_size */
@@ -87,7 +112,11 @@ struct accmem_alloc {
 	__u64 align;
 	/** @flags: in: ACCMEM_ALLOC_* */
 	__u32 flags;
-	/** @handle: out: non-zero handle, valid in this tenancy only */
+	/**
+	 * @handle: out: non-zero handle, valid in this open file only;
+	 * handed out cyclically, so a freed handle's number is not reused
+	 * until the numbers have wrapped around
+	 */
 	__u32 handle;
 	/** @dev_addr: out: device address of the first byte */
 	__u64 dev_addr;
@@ -118,8 +147,10 @@ struct accmem_export {
 	__u32 handle;
 	/**
 	 * @flags: in: O_CLOEXEC and/or O_RDWR, as for DRM PRIME; else 0.
-	 * Without O_RDWR the dma-buf cannot be mapped writable by the CPU;
-	 * device importers choose their own access.
+	 * Without O_RDWR the dma-buf cannot be mapped writable by the CPU,
+	 * neither through mmap(2) of the dma-buf nor through an importer
+	 * that maps it (mprotect(PROT_WRITE) fails too); device importers
+	 * choose their own access.
 	 */
 	__u32 flags;
 	/** @offset: in: start inside the allocation, page aligned */
@@ -132,7 +163,8 @@ struct accmem_export {
 	__u32 pad;
 };
 
-#define ACCMEM_IOC_MAGIC	0xAC
+/* Free in Documentation/userspace-api/ioctl/ioctl-number.rst. */
+#define ACCMEM_IOC_MAGIC	0xA8
 
 /** ACCMEM_IOC_INFO - describe the device; see &struct accmem_info */
 #define ACCMEM_IOC_INFO		_IOR(ACCMEM_IOC_MAGIC, 0x00, struct accmem_info)
