@@ -42,7 +42,8 @@ FIXTURE_TEARDOWN(ioctl)
 	EXPECT_LE(0, dmabuf);
 	close(dmabuf);
 	close(self->fd);
-	EXPECT_EQ(0, accmem_wait_idle(30));
+	/* thousands of freed pages to scrub: minutes on a debug kernel */
+	EXPECT_EQ(0, accmem_wait_idle(120));
 }
 
 TEST_F(ioctl, alloc_zero_size)
