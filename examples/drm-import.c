@@ -87,15 +87,28 @@ static int pattern(int dmabuf, int write)
 
 static int drm_open(const char *node)
 {
-	int fd;
+	drmVersionPtr v;
+	char path[32];
+	int fd, i, found;
 
 	if (node) {
 		fd = open(node, O_RDWR | O_CLOEXEC);
 		return fd < 0 ? -errno : fd;
 	}
 	/* The first DRM device whose driver is vgem. */
-	fd = drmOpenWithType("vgem", NULL, DRM_NODE_PRIMARY);
-	return fd < 0 ? -ENODEV : fd;
+	for (i = 0; i < 16; i++) {
+		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		v = drmGetVersion(fd);
+		found = v && !strcmp(v->name, "vgem");
+		drmFreeVersion(v);
+		if (found)
+			return fd;
+		close(fd);
+	}
+	return -ENODEV;
 }
 
 static void show_state(const char *dev, const char *what)

@@ -121,7 +121,7 @@ int accmem_sysfs_dir(const char *dev, char *buf, size_t len)
 	} else {
 		/* A device node: its sysfs directory by major:minor. */
 		if (stat(dev, &st))
-			return -errno;
+			return errno == ENOENT ? -ENODEV : -errno;
 		if (!S_ISCHR(st.st_mode))
 			return -ENOTTY;
 		snprintf(link, sizeof(link), "/sys/dev/char/%u:%u",

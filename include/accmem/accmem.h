@@ -89,7 +89,7 @@ int accmem_wait_until_idle(const char *dev, int timeout_ms);
 
 /*
  * The sysfs directory of the device, /sys/class/misc/accmemN, into @buf.
- * 0 or -errno.
+ * 0, -ENODEV when there is no such device, or -errno.
  */
 int accmem_sysfs_dir(const char *dev, char *buf, size_t len);
 
