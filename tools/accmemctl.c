@@ -263,8 +263,8 @@ static int is_accmem(const struct dirent *d)
 
 static int status(const char *dev, int json)
 {
+	int i, n, shown = 0, ret = EXIT_OK;
 	struct dirent **list;
-	int i, n, ret = EXIT_OK;
 
 	if (json)
 		printf("[");
@@ -280,8 +280,11 @@ static int status(const char *dev, int json)
 		return EXIT_FAIL;
 	}
 	for (i = 0; i < n; i++) {
-		if (status_one(list[i]->d_name, json, i == 0))
+		/* a device may go away meanwhile: no object for it */
+		if (status_one(list[i]->d_name, json, !shown))
 			ret = EXIT_FAIL;
+		else
+			shown++;
 		free(list[i]);
 	}
 	free(list);
