@@ -14,7 +14,7 @@
 #   make check                build and run the whole test suite in QEMU on
 #                             6.1, 6.12, 6.12-debug and latest (7.x)
 #   make demo                 boot the VM and show the device at work
-#   make lint                 checkpatch --strict and sparse
+#   make lint                 checkpatch --strict, sparse, the man pages
 #   make bench                benchmarks against udmabuf and the system heap
 #   make install              the module (then depmod), libaccmem, its
 #                             headers, accmem.pc, accmemctl, man pages, the
