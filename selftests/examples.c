@@ -82,7 +82,7 @@ TEST(rdma_write)
 	if (ret == -ENOENT)
 		SKIP(return, "accmem-rdma-write not built (make examples)");
 	if (ret == ACCMEM_EXIT_UNSUPPORTED)
-		SKIP(return, "accmem-rdma-write: %s", last_line(out));
+		SKIP(return, "%s", last_line(out));
 	EXPECT_EQ(0, ret);
 	EXPECT_NE(NULL, strstr(out, "landed in device memory"));
 	EXPECT_EQ(0, accmem_wait_idle(60));
@@ -108,7 +108,7 @@ TEST(drm_import)
 		/* emulated memory has pages: only a missing vgem stops it */
 		EXPECT_NE(NULL, strstr(out, info.backend == ACCMEM_BACKEND_EMU ?
 					"no vgem" : "EOPNOTSUPP"));
-		SKIP(return, "accmem-drm-import: %s", last_line(out));
+		SKIP(return, "%s", last_line(out));
 	}
 	EXPECT_EQ(0, ret);
 	EXPECT_NE(NULL, strstr(out, "GEM handle open:"));
