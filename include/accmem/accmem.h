@@ -26,7 +26,7 @@ extern "C" {
 #define ACCMEM_LIB_VERSION_MAJOR	1
 #define ACCMEM_LIB_VERSION_MINOR	0
 
-/* Exit status of the examples and of accmemctl when a feature is missing. */
+/* Exit status of the example programs when the machine cannot run them. */
 #define ACCMEM_EXIT_UNSUPPORTED		77
 
 /* The device's lifecycle state, sysfs "state" (accmem(4)). */
