@@ -32,7 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <linux/accmem.h>
+#include <accmem/accmem.h>
 #include <linux/dma-buf.h>
 
 #define SZ_1M (1024ULL * 1024)
@@ -44,53 +44,26 @@ static inline const char *accmem_dev_path(void)
 	return dev ? dev : "/dev/accmem0";
 }
 
+/*
+ * The plain ioctl wrappers are libaccmem's (<accmem/accmem.h>, linked in
+ * statically): accmem_info(), accmem_alloc(), accmem_alloc_ext(),
+ * accmem_free(), accmem_export(), all returning 0 (or a handle, an fd) or
+ * -errno. What follows are the tests' own helpers.
+ */
+
+/* Becomes the tenant of $ACCMEM_DEV; returns the fd or -errno. */
 static inline int accmem_open(void)
 {
-	int fd = open(accmem_dev_path(), O_RDWR | O_CLOEXEC);
-
-	return fd < 0 ? -errno : fd;
+	return accmem_open_tenant(accmem_dev_path());
 }
 
-/* ioctl returning 0 or -errno */
+/*
+ * Any ioctl, returning 0 or -errno: for the tests that hand the kernel
+ * what the library never would (bad pointers, padding, unknown numbers).
+ */
 static inline int accmem_ioctl(int fd, unsigned long cmd, void *arg)
 {
 	return ioctl(fd, cmd, arg) ? -errno : 0;
-}
-
-static inline int accmem_info(int fd, struct accmem_info *info)
-{
-	memset(info, 0, sizeof(*info));
-	return accmem_ioctl(fd, ACCMEM_IOC_INFO, info);
-}
-
-/* Allocates; returns the handle (> 0) or -errno. */
-static inline int accmem_alloc(int fd, __u64 size, __u64 align,
-			       __u32 flags)
-{
-	struct accmem_alloc a = { .size = size, .align = align, .flags = flags };
-	int ret = accmem_ioctl(fd, ACCMEM_IOC_ALLOC, &a);
-
-	return ret ? ret : (int)a.handle;
-}
-
-static inline int accmem_free(int fd, __u32 handle)
-{
-	struct accmem_free f = { .handle = handle };
-
-	return accmem_ioctl(fd, ACCMEM_IOC_FREE, &f);
-}
-
-/* Exports; returns the dma-buf fd or -errno. */
-static inline int accmem_export(int fd, __u32 handle, __u64 offset,
-				__u64 length, __u32 flags)
-{
-	struct accmem_export e = {
-		.handle = handle, .offset = offset, .length = length,
-		.flags = flags,
-	};
-	int ret = accmem_ioctl(fd, ACCMEM_IOC_EXPORT, &e);
-
-	return ret ? ret : e.fd;
 }
 
 static inline void *accmem_mmap(int dmabuf, size_t len, int prot)
@@ -232,12 +205,25 @@ static inline int accmem_wait_state(const char *state, double seconds)
 }
 
 /*
- * Waits until the device is idle (the previous tenancy fully scrubbed).
+ * Waits until the device is idle (the previous tenancy fully scrubbed):
+ * libaccmem's wait, which also waits for a device that is not there (yet).
  * Returns 0, or -ETIMEDOUT after @seconds.
  */
 static inline int accmem_wait_idle(double seconds)
 {
-	return accmem_wait_state("idle", seconds);
+	double end = accmem_now() + seconds, left;
+	int ret;
+
+	for (;;) {
+		left = end - accmem_now();
+		ret = accmem_wait_until_idle(accmem_dev_path(),
+					     left > 0 ? left * 1000 : 0);
+		if (ret != -ENODEV)
+			return ret;
+		if (left <= 0)
+			return -ETIMEDOUT;
+		usleep(ACCMEM_POLL_US);
+	}
 }
 
 /* Opens the device once it is idle; returns the fd or -errno. */
@@ -521,7 +507,7 @@ static inline int accmem_tenant_start(struct accmem_tenant *t, __u64 size,
 	}
 	if (how & ACCMEM_TENANT_CONTIGUOUS)
 		a.flags = ACCMEM_ALLOC_CONTIGUOUS;
-	ret = accmem_ioctl(t->fd, ACCMEM_IOC_ALLOC, &a);
+	ret = accmem_alloc_ext(t->fd, &a);
 	if (ret)
 		return accmem_tenant_fail("ALLOC", ret);
 	t->h = a.handle;

@@ -135,4 +135,6 @@ module_exit(accmem_exit);
 MODULE_DESCRIPTION("Exclusive tenancy of accelerator memory exported as pinned dma-bufs");
 MODULE_AUTHOR("The accmem authors");
 MODULE_LICENSE("GPL");
+/* dkms.conf's PACKAGE_VERSION, passed by Kbuild */
+MODULE_VERSION(ACCMEM_VERSION);
 ACCMEM_IMPORT_NS_DMA_BUF();

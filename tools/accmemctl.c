@@ -1,33 +1,67 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * accmemctl - show accmem devices for a person.
+ * accmemctl - show and wait for accmem devices; see accmemctl(8).
  *
- *   accmemctl status [accmemN]   state, memory and counters of each device
- *                                (sysfs), and its live buffers, exports and
- *                                importers (debugfs, when readable)
+ *   accmemctl status [--json] [accmemN]
+ *				state, backend (and PCI address), memory and
+ *				counters of each device (sysfs), its page size
+ *				(INFO through an observer open, when the node
+ *				is readable), and its live buffers, exports
+ *				and importers (debugfs, when readable)
+ *   accmemctl wait-idle [--timeout SECONDS] [accmemN]
+ *				wait until the device is idle
+ *   accmemctl demo [accmemN]	become the tenant for a moment: allocate,
+ *				export, write through the dma-buf, close the
+ *				device, then the dma-buf, and show the device
+ *				draining, scrubbing and idle again
  *
- *   accmemctl demo [accmemN]     become the tenant for a moment: allocate,
- *                                export, write through the dma-buf, close
- *                                the device, then the dma-buf, and show the
- *                                device draining, scrubbing and idle again
- *
- * "status" never opens /dev/accmemN: that would make it the tenant.
+ * "status" never becomes the tenant: it opens /dev/accmemN read-only, an
+ * observer that blocks nobody.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <linux/accmem.h>
+#include <accmem/accmem.h>
+
+#ifndef ACCMEM_PACKAGE_VERSION
+#define ACCMEM_PACKAGE_VERSION "unknown"
+#endif
+
+/* Exit status, accmemctl(8). */
+#define EXIT_OK		0
+#define EXIT_FAIL	1	/* an operation failed */
+#define EXIT_USAGE	2	/* bad command line */
+#define EXIT_NODEV	3	/* no such accmem device (module loaded?) */
+#define EXIT_TIMEOUT	4	/* wait-idle: not idle in time */
 
 #define SYSFS_MISC "/sys/class/misc"
 #define DEBUGFS "/sys/kernel/debug/accmem"
+
+static const char usage_text[] =
+	"Usage: accmemctl status [--json] [accmemN]\n"
+	"       accmemctl wait-idle [--timeout SECONDS] [accmemN]\n"
+	"       accmemctl demo [accmemN]\n"
+	"       accmemctl --help | --version\n"
+	"\n"
+	"  status     state, backend, memory and counters of every accmem\n"
+	"             device (or of accmemN), its live buffers and importers\n"
+	"             when debugfs is readable; --json for machines\n"
+	"  wait-idle  wait until accmemN (default accmem0) is idle, at most\n"
+	"             SECONDS (default: no limit)\n"
+	"  demo       become the tenant of accmemN for a moment and show the\n"
+	"             lifecycle: allocate, export, close, drain, scrub, idle\n"
+	"\n"
+	"Exit status: 0 success, 1 failure, 2 usage error, 3 no such accmem\n"
+	"device (module not loaded?), 4 wait-idle timed out.\n"
+	"See accmemctl(8).\n";
 
 static int read_attr(const char *dev, const char *attr, char *buf, size_t len)
 {
@@ -53,6 +87,75 @@ static unsigned long long attr_num(const char *dev, const char *attr)
 	       strtoull(buf, NULL, 0);
 }
 
+/* What status shows of one device. */
+struct dev_status {
+	const char *name;
+	char state[32];
+	char backend[16];	/* "emu", "pci" */
+	char pci[32];		/* PCI address, or "" */
+	unsigned long long size, used, exports, pins, scrubbed, scrub_us,
+			   last_scrub_us, pending, pid;
+	int have_info;		/* info read through an observer open */
+	struct accmem_info info;
+};
+
+/*
+ * The backend: sysfs "backend" where the module has it, else the device's
+ * parent: a PCI device (the BAR backend, the parent's name is its
+ * address) or none (emulated memory has no parent device).
+ */
+static void get_backend(const char *dev, struct dev_status *s)
+{
+	char path[512], target[PATH_MAX];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), SYSFS_MISC "/%s/device/subsystem", dev);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n > 0) {
+		target[n] = 0;
+		if (!strcmp(basename(target), "pci")) {
+			snprintf(path, sizeof(path), SYSFS_MISC "/%s/device",
+				 dev);
+			n = readlink(path, target, sizeof(target) - 1);
+			if (n > 0) {
+				target[n] = 0;
+				snprintf(s->pci, sizeof(s->pci), "%s",
+					 basename(target));
+			}
+		}
+	}
+	if (!read_attr(dev, "backend", s->backend, sizeof(s->backend)))
+		return;
+	snprintf(s->backend, sizeof(s->backend), "%s", s->pci[0] ? "pci" : "emu");
+}
+
+static int get_status(const char *dev, struct dev_status *s)
+{
+	int fd;
+
+	memset(s, 0, sizeof(*s));
+	s->name = dev;
+	if (read_attr(dev, "state", s->state, sizeof(s->state)))
+		return -ENODEV;
+	get_backend(dev, s);
+	s->size = attr_num(dev, "mem_size");
+	s->used = attr_num(dev, "mem_used");
+	s->exports = attr_num(dev, "exports");
+	s->pins = attr_num(dev, "pins");
+	s->scrubbed = attr_num(dev, "bytes_scrubbed");
+	s->scrub_us = attr_num(dev, "scrub_time_us");
+	s->last_scrub_us = attr_num(dev, "last_scrub_us");
+	s->pending = attr_num(dev, "scrubs_pending");
+	s->pid = attr_num(dev, "owner_pid");
+	/* An observer: never the tenant, never in anyone's way. */
+	fd = accmem_open_observer(dev);
+	if (fd >= 0) {
+		s->have_info = !accmem_info(fd, &s->info);
+		close(fd);
+	}
+	return 0;
+}
+
 static void show_debugfs(const char *dev)
 {
 	char path[512], line[512];
@@ -71,59 +174,125 @@ static void show_debugfs(const char *dev)
 	fclose(f);
 }
 
-static int show(const char *dev)
+static void show_text(const struct dev_status *s)
 {
-	unsigned long long size, used, scrubbed, scrub_us, pid;
-	char state[32];
-
-	if (read_attr(dev, "state", state, sizeof(state))) {
-		fprintf(stderr, "accmemctl: %s: no such accmem device\n", dev);
-		return 1;
-	}
-	size = attr_num(dev, "mem_size");
-	used = attr_num(dev, "mem_used");
-	scrubbed = attr_num(dev, "bytes_scrubbed");
-	scrub_us = attr_num(dev, "scrub_time_us");
-	pid = attr_num(dev, "owner_pid");
-
-	printf("%s: %s", dev, state);
-	if (pid)
-		printf(" (tenant pid %llu)", pid);
-	printf("\n  memory  %llu MiB used of %llu MiB\n", used >> 20,
-	       size >> 20);
-	printf("  exports %llu live, %llu pinned\n", attr_num(dev, "exports"),
-	       attr_num(dev, "pins"));
-	printf("  scrub   %llu MiB in %.3f s",
-	       scrubbed >> 20, scrub_us / 1e6);
-	if (scrub_us)
-		printf(" (%.0f MiB/s)", (scrubbed >> 20) / (scrub_us / 1e6));
-	printf(", last %llu us, %llu pending\n", attr_num(dev, "last_scrub_us"),
-	       attr_num(dev, "scrubs_pending"));
-	show_debugfs(dev);
-	return 0;
+	printf("%s: %s", s->name, s->state);
+	if (s->pid)
+		printf(" (tenant pid %llu)", s->pid);
+	printf("\n  backend %s", s->backend);
+	if (s->pci[0])
+		printf(" %s", s->pci);
+	printf("\n  memory  %llu MiB used of %llu MiB", s->used >> 20,
+	       s->size >> 20);
+	if (s->have_info)
+		printf(", page size %llu",
+		       (unsigned long long)s->info.page_size);
+	printf("\n  exports %llu live, %llu pinned\n", s->exports, s->pins);
+	printf("  scrub   %llu MiB in %.3f s", s->scrubbed >> 20,
+	       s->scrub_us / 1e6);
+	if (s->scrub_us)
+		printf(" (%.0f MiB/s)", (s->scrubbed >> 20) / (s->scrub_us / 1e6));
+	printf(", last %llu us, %llu pending\n", s->last_scrub_us, s->pending);
+	show_debugfs(s->name);
 }
 
-static int status_all(void)
+/* The values are sysfs words and device names: no quoting needed but this. */
+static void json_str(const char *key, const char *v, const char *sep)
 {
-	struct dirent *d;
-	int found = 0, ret = 0;
-	DIR *dir;
+	printf("\"%s\": \"", key);
+	for (; *v; v++) {
+		if (*v == '"' || *v == '\\')
+			putchar('\\');
+		if ((unsigned char)*v >= 0x20)
+			putchar(*v);
+	}
+	printf("\"%s", sep);
+}
 
-	dir = opendir(SYSFS_MISC);
-	if (!dir) {
+static void show_json(const struct dev_status *s, int first)
+{
+	printf("%s\n  {", first ? "" : ",");
+	json_str("name", s->name, ", ");
+	json_str("state", s->state, ", ");
+	json_str("backend", s->backend, ", ");
+	if (s->pci[0])
+		json_str("pci_address", s->pci, ", ");
+	else
+		printf("\"pci_address\": null, ");
+	printf("\"owner_pid\": %llu, \"mem_size\": %llu, \"mem_used\": %llu, ",
+	       s->pid, s->size, s->used);
+	printf("\"exports\": %llu, \"pins\": %llu, ", s->exports, s->pins);
+	printf("\"bytes_scrubbed\": %llu, \"scrub_time_us\": %llu, ",
+	       s->scrubbed, s->scrub_us);
+	printf("\"last_scrub_us\": %llu, \"scrubs_pending\": %llu",
+	       s->last_scrub_us, s->pending);
+	if (s->have_info) {
+		printf(", \"uapi_version\": %u, \"page_size\": %llu, \"mem_free\": %llu, ",
+		       s->info.version, (unsigned long long)s->info.page_size,
+		       (unsigned long long)s->info.mem_free);
+		printf("\"flags\": %u, \"max_segment\": %llu", s->info.flags,
+		       (unsigned long long)s->info.max_segment);
+	}
+	printf("}");
+}
+
+static int status_one(const char *dev, int json, int first)
+{
+	struct dev_status s;
+
+	if (get_status(dev, &s)) {
+		fprintf(stderr, "accmemctl: %s: no such accmem device\n", dev);
+		return EXIT_NODEV;
+	}
+	if (json)
+		show_json(&s, first);
+	else
+		show_text(&s);
+	return EXIT_OK;
+}
+
+static int name_cmp(const struct dirent **a, const struct dirent **b)
+{
+	return strverscmp((*a)->d_name, (*b)->d_name);
+}
+
+static int is_accmem(const struct dirent *d)
+{
+	return !strncmp(d->d_name, "accmem", 6);
+}
+
+static int status(const char *dev, int json)
+{
+	int i, n, shown = 0, ret = EXIT_OK;
+	struct dirent **list;
+
+	if (json)
+		printf("[");
+	if (dev) {
+		ret = status_one(dev, json, 1);
+		if (json)
+			printf("\n]\n");
+		return ret;
+	}
+	n = scandir(SYSFS_MISC, &list, is_accmem, name_cmp);
+	if (n < 0) {
 		perror(SYSFS_MISC);
-		return 1;
+		return EXIT_FAIL;
 	}
-	while ((d = readdir(dir))) {
-		if (strncmp(d->d_name, "accmem", 6))
-			continue;
-		found = 1;
-		ret |= show(d->d_name);
+	for (i = 0; i < n; i++) {
+		/* a device may go away meanwhile: no object for it */
+		if (status_one(list[i]->d_name, json, !shown))
+			ret = EXIT_FAIL;
+		else
+			shown++;
+		free(list[i]);
 	}
-	closedir(dir);
-	if (!found) {
+	free(list);
+	if (json)
+		printf("\n]\n");
+	if (!n) {
 		fprintf(stderr, "accmemctl: no accmem device (is the module loaded?)\n");
-		return 1;
+		return EXIT_NODEV;
 	}
 	return ret;
 }
@@ -137,96 +306,139 @@ static void step(const char *dev, const char *what)
 	       attr_num(dev, "mem_used") >> 20, attr_num(dev, "exports"));
 }
 
-static int wait_idle(const char *dev, double seconds)
+static int fail(const char *what, int err)
 {
-	char state[32];
-	int i;
-
-	for (i = 0; i < seconds * 100; i++) {
-		if (!read_attr(dev, "state", state, sizeof(state)) &&
-		    !strcmp(state, "idle"))
-			return 0;
-		usleep(10000);
-	}
-	return -1;
+	fprintf(stderr, "accmemctl: %s: %s\n", what, accmem_strerror(err));
+	return err == -ENOENT || err == -ENODEV ? EXIT_NODEV : EXIT_FAIL;
 }
 
 static int demo(const char *dev)
 {
-	struct accmem_alloc alloc = { .size = 16 << 20 };
-	struct accmem_export exp = { .length = 16 << 20, .flags = O_RDWR };
-	struct accmem_info info = { 0 };
-	char path[64];
-	int fd, again;
+	const unsigned long long size = 16 << 20;
+	struct accmem_alloc alloc = { .size = size };
+	struct accmem_info info;
+	int fd, again, dmabuf, ret;
 	char *p;
 
-	snprintf(path, sizeof(path), "/dev/%s", dev);
-	if (wait_idle(dev, 30))
-		fprintf(stderr, "accmemctl: %s is not idle\n", dev);
-	fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0 || ioctl(fd, ACCMEM_IOC_INFO, &info)) {
-		perror(path);
-		return 1;
-	}
+	ret = accmem_wait_until_idle(dev, 30000);
+	if (ret)
+		return fail("waiting for the device to be idle", ret);
+	fd = accmem_open_tenant(dev);
+	if (fd < 0)
+		return fail("open", fd);
+	ret = accmem_info(fd, &info);
+	if (ret)
+		return fail("ACCMEM_IOC_INFO", ret);
 	printf("%s: %s backend, %llu MiB, page size %llu, uAPI v%u\n", dev,
 	       info.backend == ACCMEM_BACKEND_PCI ? "PCI BAR" : "emulated",
 	       (unsigned long long)info.mem_size >> 20,
 	       (unsigned long long)info.page_size, info.version);
 	step(dev, "opened: we are the tenant");
-	again = open(path, O_RDWR);
+	again = accmem_open_tenant(dev);
 	printf("   a second open() fails: %s\n",
-	       again < 0 ? strerror(errno) : "it did not!");
-	again = open(path, O_RDONLY);
+	       again < 0 ? strerror(-again) : "it did not!");
+	again = accmem_open_observer(dev);
 	printf("   an O_RDONLY open() observes (INFO only): %s\n",
-	       again < 0 ? strerror(errno) : "ok");
+	       again < 0 ? strerror(-again) : "ok");
 	if (again >= 0)
 		close(again);
 
-	if (ioctl(fd, ACCMEM_IOC_ALLOC, &alloc)) {
-		perror("ACCMEM_IOC_ALLOC");
-		return 1;
-	}
-	exp.handle = alloc.handle;
-	if (ioctl(fd, ACCMEM_IOC_EXPORT, &exp)) {
-		perror("ACCMEM_IOC_EXPORT");
-		return 1;
-	}
+	ret = accmem_alloc_ext(fd, &alloc);
+	if (ret)
+		return fail("ACCMEM_IOC_ALLOC", ret);
+	dmabuf = accmem_export(fd, alloc.handle, 0, size, O_RDWR | O_CLOEXEC);
+	if (dmabuf < 0)
+		return fail("ACCMEM_IOC_EXPORT", dmabuf);
 	printf("   allocated 16 MiB: handle %u at device address %#llx, dma-buf fd %d\n",
-	       alloc.handle, (unsigned long long)alloc.dev_addr, exp.fd);
+	       alloc.handle, (unsigned long long)alloc.dev_addr, dmabuf);
 	step(dev, "allocated and exported");
-	p = mmap(NULL, 16 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, exp.fd, 0);
-	if (p == MAP_FAILED) {
-		perror("mmap");
-		return 1;
-	}
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, dmabuf, 0);
+	if (p == MAP_FAILED)
+		return fail("mmap", -errno);
 	snprintf(p, 64, "tenant data");
-	munmap(p, 16 << 20);
+	munmap(p, size);
 
 	close(fd);
 	step(dev, "device fd closed, dma-buf still alive");
-	again = open(path, O_RDWR);
+	again = accmem_open_tenant(dev);
 	printf("   the next tenant still gets: %s\n",
-	       again < 0 ? strerror(errno) : "the device (wrong!)");
+	       again < 0 ? strerror(-again) : "the device (wrong!)");
 
-	close(exp.fd);
+	close(dmabuf);
 	step(dev, "dma-buf closed: scrub runs");
-	if (wait_idle(dev, 30)) {
-		fprintf(stderr, "accmemctl: device did not become idle\n");
-		return 1;
-	}
+	ret = accmem_wait_until_idle(dev, 30000);
+	if (ret)
+		return fail("waiting for the scrub", ret);
 	step(dev, "scrubbed: ready for the next tenant");
-	return show(dev);
+	return status_one(dev, 0, 1);
+}
+
+static int wait_idle(const char *dev, const char *timeout)
+{
+	double s = -1;
+	char *end;
+	int ret;
+
+	if (timeout) {
+		s = strtod(timeout, &end);
+		if (*end || s < 0 || s > INT_MAX / 1000) {
+			fprintf(stderr, "accmemctl: bad timeout '%s'\n", timeout);
+			return EXIT_USAGE;
+		}
+	}
+	ret = accmem_wait_until_idle(dev, s < 0 ? -1 : (int)(s * 1000));
+	if (ret == -ETIMEDOUT) {
+		fprintf(stderr, "accmemctl: %s: not idle after %s s\n", dev,
+			timeout);
+		return EXIT_TIMEOUT;
+	}
+	return ret ? fail(dev, ret) : EXIT_OK;
+}
+
+static int usage(FILE *f, int ret)
+{
+	fputs(usage_text, f);
+	return ret;
 }
 
 int main(int argc, char **argv)
 {
-	const char *dev = argc == 3 ? argv[2] : "accmem0";
+	const char *cmd, *dev = NULL, *timeout = NULL;
+	int i, json = 0;
 
-	if (argc >= 2 && argc <= 3 && !strcmp(argv[1], "status"))
-		return argc == 3 ? show(argv[2]) : status_all();
-	if (argc >= 2 && argc <= 3 && !strcmp(argv[1], "demo"))
-		return demo(dev);
-	fprintf(stderr, "usage: accmemctl status [accmemN]\n"
-		"       accmemctl demo [accmemN]\n");
-	return 2;
+	if (argc < 2)
+		return usage(stderr, EXIT_USAGE);
+	cmd = argv[1];
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") ||
+	    !strcmp(cmd, "help"))
+		return usage(stdout, EXIT_OK);
+	if (!strcmp(cmd, "--version")) {
+		printf("accmemctl %s, libaccmem %s\n", ACCMEM_PACKAGE_VERSION,
+		       accmem_lib_version());
+		return EXIT_OK;
+	}
+	for (i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--json") && !strcmp(cmd, "status")) {
+			json = 1;
+		} else if (!strcmp(argv[i], "--timeout") && i + 1 < argc &&
+			   !strcmp(cmd, "wait-idle")) {
+			timeout = argv[++i];
+		} else if (!strcmp(argv[i], "--help")) {
+			return usage(stdout, EXIT_OK);
+		} else if (argv[i][0] != '-' && !dev) {
+			dev = argv[i];
+		} else {
+			fprintf(stderr, "accmemctl: unexpected argument '%s'\n",
+				argv[i]);
+			return usage(stderr, EXIT_USAGE);
+		}
+	}
+	if (!strcmp(cmd, "status"))
+		return status(dev, json);
+	if (!strcmp(cmd, "wait-idle"))
+		return wait_idle(dev ? dev : "accmem0", timeout);
+	if (!strcmp(cmd, "demo"))
+		return demo(dev ? dev : "accmem0");
+	fprintf(stderr, "accmemctl: unknown command '%s'\n", cmd);
+	return usage(stderr, EXIT_USAGE);
 }
