@@ -176,6 +176,23 @@ static inline double accmem_now(void)
 }
 
 /*
+ * Iteration counts of the stress and fuzz programs, scaled by ACCMEM_SCALE
+ * (percent, default 100): scripts/check runs them at 25% on the debug
+ * kernels, where KASAN, lockdep and kmemleak make each call ~10x slower
+ * under TCG and a quarter of the iterations still covers every path.
+ */
+static inline long accmem_scaled(long n)
+{
+	const char *env = getenv("ACCMEM_SCALE");
+	long pct = env ? atol(env) : 100;
+
+	if (pct <= 0)
+		pct = 100;
+	n = n * pct / 100;
+	return n > 0 ? n : 1;
+}
+
+/*
  * Every wait for something that happens asynchronously (a scrub, a state
  * change, a device node, a completion) is a named condition polled here,
  * never a bare sleep: polls @done(@arg) until it returns non-zero or

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * accmem ioctl fuzzer: a bounded run (fixed seed, printed; ACCMEM_FUZZ_SEED
- * and ACCMEM_FUZZ_CALLS override) of random and mutated ioctl arguments,
+ * and ACCMEM_FUZZ_CALLS override, ACCMEM_SCALE scales) of random and mutated ioctl arguments,
  * random closes of fds, munmaps and exports, in several processes sharing
  * one tenancy. Afterwards the device must be idle with all memory free and
  * every counter back at zero; the harness scans the kernel log.
@@ -181,7 +181,7 @@ TEST_F_TIMEOUT(fuzz, random_ioctls, 900)
 	const char *seed_env = getenv("ACCMEM_FUZZ_SEED");
 	const char *calls_env = getenv("ACCMEM_FUZZ_CALLS");
 	__u64 seed = seed_env ? strtoull(seed_env, NULL, 0) : 0xacce55f022ULL;
-	long n, calls = calls_env ? atol(calls_env) : 200000;
+	long n, calls = calls_env ? atol(calls_env) : accmem_scaled(200000);
 	struct accmem_info info;
 	pid_t pids[NPROC];
 	int fd, p, status, h, d;

@@ -90,7 +90,7 @@ TEST_F_TIMEOUT(stress, many_objects, 600)
 {
 	struct accmem_info info;
 	int fd, i, *h, *bufs;
-	const int nalloc = 10000, nexp = 1000;
+	const int nalloc = accmem_scaled(10000), nexp = accmem_scaled(1000);
 
 	fd = accmem_open_idle();
 	ASSERT_LE(0, fd);
@@ -127,6 +127,7 @@ struct race {
 	atomic_int stop;
 	atomic_int exports;
 	int lowest_fd;
+	int iterations;
 };
 
 static void *closer(void *arg)
@@ -149,7 +150,7 @@ static void *exporter(void *arg)
 	struct race *r = arg;
 	int i;
 
-	for (i = 0; i < 20000; i++) {
+	for (i = 0; i < r->iterations; i++) {
 		int d = accmem_export(r->fd, r->handle, 0, 4096, O_CLOEXEC);
 
 		if (d >= 0) {
@@ -171,6 +172,7 @@ TEST_F_TIMEOUT(stress, close_races_export, 600)
 	r.handle = accmem_alloc(r.fd, SZ_1M, 0, 0);
 	ASSERT_LT(0, r.handle);
 	r.lowest_fd = r.fd + 1;
+	r.iterations = accmem_scaled(20000);
 	ASSERT_EQ(0, pthread_create(&b, NULL, closer, &r));
 	ASSERT_EQ(0, pthread_create(&a, NULL, exporter, &r));
 	pthread_join(a, NULL);
@@ -191,11 +193,11 @@ static int import_release(int imp, int dmabuf)
 TEST_F_TIMEOUT(stress, hundred_tenancies, 900)
 {
 	struct accmem_tenant t = ACCMEM_TENANT_INIT;
-	int i, imp;
+	int i, imp, n = accmem_scaled(100);
 
 	imp = accmem_imp_open();
 	ASSERT_LE(0, imp);
-	for (i = 0; i < 100; i++) {
+	for (i = 0; i < n; i++) {
 		ASSERT_EQ(0, accmem_tenant_start(&t, SZ_1M,
 						 ACCMEM_TENANT_MAP, 0));
 		/* nothing of the previous tenant is left */
@@ -251,7 +253,7 @@ TEST_F_TIMEOUT(stress, concurrent_alloc_export_import, 600)
 	ASSERT_LE(0, c.fd);
 	c.imp = accmem_imp_open();
 	ASSERT_LE(0, c.imp);
-	c.end = accmem_now() + 5;
+	c.end = accmem_now() + accmem_scaled(20) / 4.0;
 	for (i = 0; i < 4; i++)
 		ASSERT_EQ(0, pthread_create(&t[i], NULL, churn_thread, &c));
 	for (i = 0; i < 4; i++)
