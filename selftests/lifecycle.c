@@ -5,6 +5,7 @@
  * before the next tenant, and references survive FREE, SCM_RIGHTS, process
  * exit and fork.
  */
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -303,6 +304,60 @@ static const char *reload_cmd(void)
 	const char *cmd = getenv("ACCMEM_RELOAD");
 
 	return cmd ? cmd : "modprobe accmem";
+}
+
+/*
+ * Waits until poll() on the sysfs "state" file @fd reports a change (the
+ * kernel's sysfs_notify()), then reads the state into @buf. Returns 0, or
+ * -ETIMEDOUT when nothing woke the poll within @seconds.
+ */
+static int state_poll(int fd, char *buf, size_t len, int seconds)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLPRI };
+	ssize_t n;
+
+	if (poll(&pfd, 1, seconds * 1000) != 1)
+		return -ETIMEDOUT;
+	n = pread(fd, buf, len - 1, 0);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+	return 0;
+}
+
+/*
+ * poll() on "state" wakes on each transition: idle -> owned -> draining
+ * -> scrubbing -> idle (a reader may see scrubbing and idle in one wake).
+ */
+TEST(state_poll_wakes)
+{
+	struct accmem_tenant t = ACCMEM_TENANT_INIT;
+	char path[256], st[32];
+	int fd;
+
+	ASSERT_EQ(0, accmem_wait_idle(60));
+	accmem_dev_file(path, sizeof(path), ACCMEM_SYSFS, "state");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	/* a read arms the poll: it waits for the next change */
+	ASSERT_LT(0, pread(fd, st, sizeof(st), 0));
+
+	ASSERT_EQ(0, accmem_tenant_start(&t, SZ_1M, 0, 0));
+	ASSERT_EQ(0, state_poll(fd, st, sizeof(st), 10));
+	EXPECT_STREQ("owned", st);
+
+	ASSERT_EQ(0, close(t.fd));
+	t.fd = -1;
+	ASSERT_EQ(0, state_poll(fd, st, sizeof(st), 10));
+	EXPECT_STREQ("draining", st);
+
+	ASSERT_EQ(0, accmem_tenant_leave(&t));
+	ASSERT_EQ(0, state_poll(fd, st, sizeof(st), 10));
+	if (!strcmp(st, "scrubbing"))
+		ASSERT_EQ(0, state_poll(fd, st, sizeof(st), 60));
+	EXPECT_STREQ("idle", st);
+	close(fd);
 }
 
 TEST(rmmod_blocked_by_export)

@@ -84,6 +84,9 @@ struct accmem_stats {
  * @ref: held by the creator until removal (accmem_device_remove()), by the
  *	probe scrub until it is done and by the tenant's context
  * @misc: the character device; its this_device carries the sysfs files
+ * @state_kn: the sysfs file "state" (a reference, until the device is
+ *	freed), NULL until registered: accmem_device_state_changed() wakes
+ *	its pollers
  * @name: "accmemN"
  * @id: N
  * @parent: underlying device (PCI function), NULL for emulated memory
@@ -117,6 +120,7 @@ struct accmem_stats {
 struct accmem_device {
 	struct kref ref;
 	struct miscdevice misc;
+	struct kernfs_node *state_kn;
 	char name[ACCMEM_NAME_LEN];
 	int id;
 	struct device *parent;
@@ -281,6 +285,7 @@ extern int accmem_pci_mmap;
 void accmem_device_put(struct accmem_device *adev);
 void accmem_device_get(struct accmem_device *adev);
 const char *accmem_device_state(struct accmem_device *adev);
+void accmem_device_state_changed(struct accmem_device *adev);
 int accmem_uarg_in(const struct accmem_uarg *ua, void *kdata, size_t ksize);
 int accmem_uarg_out(const struct accmem_uarg *ua, const void *kdata,
 		    size_t ksize);

@@ -56,6 +56,7 @@ static int accmem_ctx_create(struct accmem_device *adev,
 	adev->ctx = ctx;
 	adev->file_open = true;
 	mutex_unlock(&adev->lock);
+	accmem_device_state_changed(adev);
 
 	pr_debug("%s: tenancy of pid %d begins\n", adev->name,
 		 pid_nr(ctx->owner));
@@ -145,6 +146,7 @@ void accmem_file_release(struct accmem_file *afile)
 	mutex_lock(&adev->lock);
 	adev->file_open = false;
 	mutex_unlock(&adev->lock);
+	accmem_device_state_changed(adev);
 
 	accmem_ctx_put(ctx);
 }
@@ -166,6 +168,7 @@ static void accmem_ctx_release(struct kref *ref)
 	mutex_lock(&adev->lock);
 	adev->ctx = NULL;
 	mutex_unlock(&adev->lock);
+	accmem_device_state_changed(adev);
 
 	/* The char device may be gone already (device removed). */
 	pr_debug("%s: tenancy of pid %d ended\n", adev->name,

@@ -172,6 +172,7 @@ static void accmem_device_release(struct kref *ref)
 						  ref);
 
 	WARN_ON_ONCE(!list_empty(&adev->buffers));
+	sysfs_put(adev->state_kn);
 	accmem_mm_fini(adev);
 	if (adev->ops->release)
 		adev->ops->release(adev->backend);
@@ -271,6 +272,7 @@ static void accmem_device_probe_work(struct work_struct *work)
 	mutex_lock(&adev->lock);
 	adev->probe_scrub = false;
 	mutex_unlock(&adev->lock);
+	accmem_device_state_changed(adev);
 	accmem_device_put(adev);
 }
 
@@ -302,6 +304,11 @@ static int accmem_device_register(struct accmem_device *adev)
 	ret = misc_register(&adev->misc);
 	if (ret)
 		return ret;
+	/* NULL only without memory: then poll() on "state" never wakes. */
+	WRITE_ONCE(adev->state_kn,
+		   sysfs_get_dirent(adev->misc.this_device->kobj.sd, "state"));
+	/* The probe scrub may have ended before the line above. */
+	accmem_device_state_changed(adev);
 
 	accmem_debugfs_add(adev);
 	dev_info(adev->misc.this_device, "%llu MiB of device memory\n",
@@ -363,6 +370,7 @@ void accmem_device_remove(struct accmem_device *adev)
 			 "removed while tenant %d still holds it\n",
 			 pid_nr(adev->ctx->owner));
 	mutex_unlock(&adev->lock);
+	accmem_device_state_changed(adev);
 
 	accmem_debugfs_remove(adev);
 	misc_deregister(&adev->misc);
@@ -423,6 +431,25 @@ void *accmem_device_backend(struct accmem_device *adev)
 const char *accmem_device_name(struct accmem_device *adev)
 {
 	return adev->name;
+}
+
+/**
+ * accmem_device_state_changed() - wake the pollers of the state attribute
+ * @adev: device
+ *
+ * Called after every change accmem_device_state() depends on: poll() on
+ * /sys/class/misc/accmemN/state then returns (POLLPRI | POLLERR), and the
+ * reader reads the new state. A call for a change that leaves the state
+ * as it was only costs the reader a spurious wake-up.
+ *
+ * Context: any context (kernfs_notify() takes a spinlock only).
+ */
+void accmem_device_state_changed(struct accmem_device *adev)
+{
+	struct kernfs_node *kn = READ_ONCE(adev->state_kn);
+
+	if (kn)
+		sysfs_notify_dirent(kn);
 }
 
 /**

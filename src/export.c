@@ -174,6 +174,7 @@ static void accmem_dmabuf_release(struct dma_buf *dmabuf)
 	atomic64_sub(exp->length, &buf->ctx->exported_bytes);
 	atomic_dec(&buf->ctx->live_exports);
 	atomic_dec(&adev->stats.live_exports);
+	accmem_device_state_changed(adev);
 	kfree(exp);
 	/* May start the scrub: the last importer has let go. */
 	accmem_buffer_put(buf);
