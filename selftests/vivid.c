@@ -389,8 +389,12 @@ static void capture_mmap(struct __test_metadata *_metadata, struct cap *c)
 	ASSERT_EQ(0, reqbufs(c->vid, V4L2_MEMORY_MMAP, 0));
 }
 
-/* NBUF contiguous accmem exports of the frame size, filled with 0xa5. */
-static void alloc_buffers(struct __test_metadata *_metadata, struct cap *c)
+/*
+ * NBUF contiguous accmem exports of the frame size, filled with 0xa5; with
+ * @vmap, exported under pci_vmap=allow.
+ */
+static void alloc_buffers(struct __test_metadata *_metadata, struct cap *c,
+			  int vmap)
 {
 	__u64 size = (c->sizeimage + PAGE - 1) & ~(PAGE - 1);
 	int i;
@@ -401,8 +405,8 @@ static void alloc_buffers(struct __test_metadata *_metadata, struct cap *c)
 		b->size = size;
 		b->h = accmem_alloc(c->fd, size, 0, ACCMEM_ALLOC_CONTIGUOUS);
 		ASSERT_LT(0, b->h);
-		b->dmabuf = accmem_export(c->fd, b->h, 0, size,
-					  O_RDWR | O_CLOEXEC);
+		b->dmabuf = (vmap ? accmem_export_vmap : accmem_export)
+			(c->fd, b->h, 0, size, O_RDWR | O_CLOEXEC);
 		ASSERT_LE(0, b->dmabuf);
 		b->map = accmem_mmap(b->dmabuf, size, PROT_READ | PROT_WRITE);
 		ASSERT_NE(MAP_FAILED, b->map);
@@ -465,7 +469,7 @@ TEST_F_TIMEOUT(vivid, capture, 300)
 	char msg[] = "accmem still serves its tenant";
 	char back[sizeof(msg)];
 	struct accmem_tenant t;
-	int ret, i;
+	int ret, i, iomem;
 
 	/*
 	 * videobuf2-core leaks the dma-buf when attach_dmabuf fails
@@ -480,9 +484,18 @@ TEST_F_TIMEOUT(vivid, capture, 300)
 		SKIP(return,
 		     "videobuf2-core leaks a dma-buf whose attach fails (vivid.c)");
 
+	/*
+	 * With videobuf2-vmalloc fixed to refuse an I/O map at map_dmabuf
+	 * (ACCMEM_VB2_IOMEM_FIXED=1; no kernel the suite runs has it yet),
+	 * the refusal must be as clean with pci_vmap=allow. Never on an
+	 * unfixed kernel: BUG() at VIDIOC_REQBUFS(0).
+	 */
+	iomem = self->pci && variant->inst == 0 &&
+		getenv("ACCMEM_VB2_IOMEM_FIXED");
+
 	/* vivid's own buffers: the reference picture */
 	capture_mmap(_metadata, &self->c);
-	alloc_buffers(_metadata, &self->c);
+	alloc_buffers(_metadata, &self->c, iomem);
 	EXPECT_EQ(NBUF, accmem_sysfs_num("exports"));
 
 	if (!self->pci) {
@@ -513,8 +526,9 @@ TEST_F_TIMEOUT(vivid, capture, 300)
 	EXPECT_EQ(0, accmem_buffers_lines("attachment", NULL, NULL));
 	EXPECT_EQ(0, accmem_sysfs_num("pins"));
 	ASSERT_EQ(0, reqbufs(self->c.vid, V4L2_MEMORY_DMABUF, 0));
-	TH_LOG("%s: QBUF of PCI BAR memory refused with %s",
-	       variant->alloc, strerror(variant->refused));
+	TH_LOG("%s: QBUF of PCI BAR memory refused with %s%s",
+	       variant->alloc, strerror(variant->refused),
+	       iomem ? " (pci_vmap=allow)" : "");
 
 	/* the tenant's memory is intact: vivid wrote nothing into it */
 	for (i = 0; i < NBUF; i++) {
