@@ -217,8 +217,10 @@ TEST_F_TIMEOUT(fuzz, random_ioctls, 900)
 	 * exported, unless the fuzzers' allocations (ALLOCs of the whole
 	 * memory among them, handles no one frees) left none free, which
 	 * INFO must then say, and which depends on how the 4 processes
-	 * interleaved.
+	 * interleaved. Memory the fuzzers freed comes back once scrubbed
+	 * (asynchronously, after their dma-bufs closed): INFO after that.
 	 */
+	ASSERT_EQ(0, accmem_wait_scrubs(fd));
 	ASSERT_EQ(0, accmem_info(fd, &info));
 	h = accmem_alloc(fd, info.page_size, 0, 0);
 	if (info.mem_free >= info.page_size) {
