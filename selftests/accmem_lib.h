@@ -377,6 +377,52 @@ static inline int accmem_set_param(const char *name, unsigned long long v)
 	return fclose(f) ? -errno : 0;
 }
 
+#define ACCMEM_PARAMS	"/sys/module/accmem/parameters/"
+
+/* Reads a module parameter of accmem as text ("deny"); 0 or -errno. */
+static inline int accmem_get_param_str(const char *name, char *buf, size_t len)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), ACCMEM_PARAMS "%s", name);
+	return accmem_read_file(path, buf, len);
+}
+
+/* Writes a module parameter of accmem as text; returns 0 or -errno. */
+static inline int accmem_set_param_str(const char *name, const char *v)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), ACCMEM_PARAMS "%s", name);
+	return accmem_write_file(path, v);
+}
+
+/*
+ * Exports as accmem_export() does, with the pci_vmap parameter "allow" for
+ * the export: on the PCI backend a dma-buf that importers may vmap (an I/O
+ * map, which the test importer handles through iosys_map). The parameter
+ * is put back as it was. Returns the dma-buf fd or -errno.
+ */
+static inline int accmem_export_vmap(int fd, __u32 handle, __u64 offset,
+				     __u64 length, __u32 flags)
+{
+	char old[32];
+	int ret, d;
+
+	ret = accmem_get_param_str("pci_vmap", old, sizeof(old));
+	if (!ret)
+		ret = accmem_set_param_str("pci_vmap", "allow");
+	if (ret)
+		return ret;
+	d = accmem_export(fd, handle, offset, length, flags);
+	ret = accmem_set_param_str("pci_vmap", old);
+	if (ret && d >= 0) {
+		close(d);
+		return ret;
+	}
+	return d;
+}
+
 /*
  * Opens a test module's device, loading it first if needed: insmod of $<env>
  * (a path, optionally followed by parameters) after running @deps, else

@@ -7,8 +7,9 @@
  * accmem's debugfs lists for the buffer (unless an IOMMU translates);
  * importer CPU access; pin and export accounting and limits; debugfs and
  * accmemctl naming the importer; importers taking page references
- * (emulated memory); the p2p_policy parameter; a map of more than 262144
- * segments (on a 1 GiB emulated device the test loads itself).
+ * (emulated memory); the p2p_policy and pci_vmap parameters; a map of
+ * more than 262144 segments (on a 1 GiB emulated device the test loads
+ * itself).
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -68,6 +69,28 @@ FIXTURE(import)
 	struct ranges mem;	/* where its memory is */
 };
 
+/*
+ * accmem_tenant_start() with pci_vmap=allow for its export: the test
+ * importer reads and writes through dma_buf_vmap(), and handles the I/O
+ * map of PCI BAR memory (iosys_map). The parameter is put back at once: it
+ * is read when a dma-buf is exported.
+ */
+static int tenant_start_vmap(struct accmem_tenant *t, __u64 size,
+			     unsigned int how, __u32 seed)
+{
+	char old[32];
+	int ret, ret2;
+
+	ret = accmem_get_param_str("pci_vmap", old, sizeof(old));
+	if (!ret)
+		ret = accmem_set_param_str("pci_vmap", "allow");
+	if (ret)
+		return ret;
+	ret = accmem_tenant_start(t, size, how, seed);
+	ret2 = accmem_set_param_str("pci_vmap", old);
+	return ret ?: ret2;
+}
+
 FIXTURE_SETUP(import)
 {
 	accmem_tenant_init(&self->t);
@@ -76,10 +99,10 @@ FIXTURE_SETUP(import)
 		TH_LOG("accmem_importer test module missing: %s",
 		       "make test-modules; ACCMEM_IMPORTER=path.ko");
 	}
-	ASSERT_EQ(0, accmem_tenant_start(&self->t, SIZE,
-					 ACCMEM_TENANT_CONTIGUOUS |
-					 ACCMEM_TENANT_MAP | ACCMEM_TENANT_FILL,
-					 SEED));
+	ASSERT_EQ(0, tenant_start_vmap(&self->t, SIZE,
+				       ACCMEM_TENANT_CONTIGUOUS |
+				       ACCMEM_TENANT_MAP | ACCMEM_TENANT_FILL,
+				       SEED));
 	self->pci = self->t.info.backend == ACCMEM_BACKEND_PCI;
 	if (self->pci)
 		ASSERT_EQ(0, accmem_bar_start(self->t.info.mem_size,
@@ -285,7 +308,8 @@ TEST_F(import, subrange_export)
 	__u8 *buf;
 	int sub, id, n;
 
-	sub = accmem_export(self->t.fd, self->t.h, 3 * SZ_1M, 2 * SZ_1M, O_RDWR);
+	sub = accmem_export_vmap(self->t.fd, self->t.h, 3 * SZ_1M, 2 * SZ_1M,
+				 O_RDWR);
 	ASSERT_LE(0, sub);
 	id = imp_import(&self->imp, sub, ACCMEM_IMP_DYN_PIN, SZ_1M, NULL);
 	ASSERT_LT(0, id);
@@ -440,8 +464,8 @@ TEST_F(import, importer_holds_tenancy)
 	/* the importer lets go: scrub, idle, and tenant B sees zeros */
 	EXPECT_EQ(0, accmem_imp_release(self->imp.fd, id));
 	ASSERT_EQ(0, accmem_wait_idle(60));
-	ASSERT_EQ(0, accmem_tenant_start(&self->t, SIZE,
-					 ACCMEM_TENANT_CONTIGUOUS, 0));
+	ASSERT_EQ(0, tenant_start_vmap(&self->t, SIZE,
+				       ACCMEM_TENANT_CONTIGUOUS, 0));
 	id = imp_import(&self->imp, self->t.dmabuf, ACCMEM_IMP_DYN_PIN, 0, NULL);
 	ASSERT_LT(0, id);
 	ASSERT_EQ(0, accmem_imp_rw(self->imp.fd, id, 0, 0, buf, self->t.size));
@@ -588,6 +612,67 @@ TEST_F(import, p2p_policy_param)
 	EXPECT_EQ(0, accmem_write_file(P2P_PARAM, old));
 	ASSERT_EQ(0, accmem_read_file(P2P_PARAM, now, sizeof(now)));
 	EXPECT_STREQ(old, now);
+}
+
+/*
+ * pci_vmap: "deny" by default, and then an importer's dma_buf_vmap() of a
+ * dma-buf of PCI BAR memory fails with EINVAL (the dma-buf has no vmap
+ * operation: no exporter error, so no warning in the kernel log), while the
+ * import itself (attach, pin, map) works; "allow" applies to dma-bufs
+ * exported afterwards (the fixture's), a change does not reach back.
+ * Emulated memory (pages) is always vmapped. The parameter is an
+ * enumeration: "allow\n" (echo) is "allow", unknown values are refused
+ * with EINVAL and change nothing.
+ */
+TEST_F(import, pci_vmap_param)
+{
+	struct accmem_imp_import a;
+	char old[32], now[32];
+	__u32 word;
+	int d, id, ret;
+
+	ASSERT_EQ(0, accmem_get_param_str("pci_vmap", old, sizeof(old)));
+	EXPECT_STREQ("deny", old);
+	EXPECT_EQ(0, accmem_set_param_str("pci_vmap", "allow\n"));
+	ASSERT_EQ(0, accmem_get_param_str("pci_vmap", now, sizeof(now)));
+	EXPECT_STREQ("allow", now);
+	EXPECT_EQ(-EINVAL, accmem_set_param_str("pci_vmap", "permit\n"));
+	EXPECT_EQ(-EINVAL, accmem_set_param_str("pci_vmap", "allow deny"));
+	EXPECT_EQ(-EINVAL, accmem_set_param_str("pci_vmap", "1"));
+	ASSERT_EQ(0, accmem_get_param_str("pci_vmap", now, sizeof(now)));
+	EXPECT_STREQ("allow", now);
+	ASSERT_EQ(0, accmem_set_param_str("pci_vmap", "deny"));
+	ASSERT_EQ(0, accmem_get_param_str("pci_vmap", now, sizeof(now)));
+	EXPECT_STREQ("deny", now);
+
+	/* exported under deny: imported fine, vmapped only if RAM */
+	d = accmem_export(self->t.fd, self->t.h, 0, self->t.size, O_RDWR);
+	ASSERT_LE(0, d);
+	id = imp_import(&self->imp, d, ACCMEM_IMP_DYN_PIN, 0, &a);
+	ASSERT_LT(0, id);
+	EXPECT_LT(0, a.nents);
+	word = 0;
+	ret = accmem_imp_rw(self->imp.fd, id, 0, 0, &word, sizeof(word));
+	if (self->pci) {
+		EXPECT_EQ(-EINVAL, ret);
+	} else {
+		EXPECT_EQ(0, ret);
+		EXPECT_EQ(SEED, word);
+	}
+	EXPECT_EQ(0, accmem_imp_release(self->imp.fd, id));
+	close(d);
+
+	/* the fixture's dma-buf, exported under allow, is still vmapped */
+	id = imp_import(&self->imp, self->t.dmabuf, ACCMEM_IMP_DYN_PIN, 0,
+			NULL);
+	ASSERT_LT(0, id);
+	word = 0;
+	EXPECT_EQ(0, accmem_imp_rw(self->imp.fd, id, 0, 0, &word,
+				   sizeof(word)));
+	EXPECT_EQ(SEED, word);
+	EXPECT_EQ(0, accmem_imp_release(self->imp.fd, id));
+	EXPECT_EQ(0, accmem_set_param_str("pci_vmap", old));
+	/* the teardown checks that the device goes idle, nothing pinned */
 }
 
 static int run(const char *cmd)

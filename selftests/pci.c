@@ -265,10 +265,13 @@ TEST(unbind_with_live_export)
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, accmem_info(fd, &info));
 	ASSERT_EQ(0, accmem_bar_start(info.mem_size, &bar));
-	/* contiguous: the importer's vmap needs one piece of the BAR */
+	/*
+	 * contiguous: the importer's vmap needs one piece of the BAR, and
+	 * pci_vmap=allow for the export (the importer handles I/O maps)
+	 */
 	h = accmem_alloc(fd, 4 * SZ_1M, 0, ACCMEM_ALLOC_CONTIGUOUS);
 	ASSERT_LT(0, h);
-	d = accmem_export(fd, h, 0, 4 * SZ_1M, O_RDWR);
+	d = accmem_export_vmap(fd, h, 0, 4 * SZ_1M, O_RDWR);
 	ASSERT_LE(0, d);
 	p = accmem_mmap(d, 4 * SZ_1M, PROT_READ | PROT_WRITE);
 	ASSERT_NE(MAP_FAILED, p);

@@ -62,6 +62,15 @@ enum accmem_pci_mmap_policy {
 	ACCMEM_PCI_MMAP_DENY,
 };
 
+/*
+ * pci_vmap: may importers get a kernel mapping (dma_buf_vmap()) of memory
+ * without struct pages, an I/O map that many importers mistake for RAM?
+ */
+enum accmem_pci_vmap_policy {
+	ACCMEM_PCI_VMAP_DENY,
+	ACCMEM_PCI_VMAP_ALLOW,
+};
+
 /**
  * struct accmem_stats - counters shown in sysfs
  * @live_exports: dma-bufs alive
@@ -280,6 +289,7 @@ extern u64 accmem_max_pin_bytes;
 extern unsigned int accmem_max_allocs;
 extern unsigned int accmem_max_exports;
 extern int accmem_pci_mmap;
+extern int accmem_pci_vmap;
 
 /* device.c (and the backend interface in accmem_backend.h) */
 void accmem_device_put(struct accmem_device *adev);
@@ -389,6 +399,7 @@ struct accmem_mapping *accmem_mapping_create(struct accmem_dmabuf *exp,
 void accmem_mapping_destroy(struct accmem_device *adev,
 			    struct accmem_mapping *map);
 int accmem_mmap_range(struct accmem_dmabuf *exp, struct vm_area_struct *vma);
+bool accmem_vmap_allowed(struct accmem_buffer *buf, u64 offset, u64 length);
 int accmem_vmap_range(struct accmem_dmabuf *exp, struct iosys_map *map);
 void accmem_vunmap_range(struct iosys_map *map);
 

@@ -253,6 +253,24 @@ static const struct dma_buf_ops accmem_dmabuf_ops = {
 	.vunmap = accmem_dmabuf_vunmap,
 };
 
+/*
+ * For exports whose memory may not be vmapped (accmem_vmap_allowed()):
+ * dma_buf_vmap() then fails with -EINVAL without calling us, and without
+ * the warning an exporter's failed vmap gets from the dma-buf core.
+ */
+static const struct dma_buf_ops accmem_dmabuf_novmap_ops = {
+	.attach = accmem_dmabuf_attach,
+	.detach = accmem_dmabuf_detach,
+	.pin = accmem_dmabuf_pin,
+	.unpin = accmem_dmabuf_unpin,
+	.map_dma_buf = accmem_dmabuf_map,
+	.unmap_dma_buf = accmem_dmabuf_unmap,
+	.release = accmem_dmabuf_release,
+	.begin_cpu_access = accmem_dmabuf_begin_cpu_access,
+	.end_cpu_access = accmem_dmabuf_end_cpu_access,
+	.mmap = accmem_dmabuf_mmap,
+};
+
 /**
  * accmem_export_range_check() - validate the range of an export
  * @offset: start inside the buffer
@@ -315,7 +333,8 @@ static struct dma_buf *accmem_export_create(struct accmem_buffer *buf,
 		goto err_free;
 
 	info.exp_name = "accmem";
-	info.ops = &accmem_dmabuf_ops;
+	info.ops = accmem_vmap_allowed(buf, exp->offset, exp->length) ?
+		   &accmem_dmabuf_ops : &accmem_dmabuf_novmap_ops;
 	info.size = exp->length;
 	info.flags = args->flags & O_ACCMODE;
 	info.priv = exp;

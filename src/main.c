@@ -91,6 +91,22 @@ module_param_cb(pci_mmap, &accmem_enum_param_ops, &accmem_pci_mmap_param,
 MODULE_PARM_DESC(pci_mmap,
 		 "CPU mmap of dma-bufs of PCI BAR memory: allow (default) or deny (mmap fails with EPERM; see Documentation/security.rst for VFIO)");
 
+static const char * const accmem_pci_vmap_names[] = {
+	[ACCMEM_PCI_VMAP_DENY] = "deny",
+	[ACCMEM_PCI_VMAP_ALLOW] = "allow",
+};
+
+int accmem_pci_vmap = ACCMEM_PCI_VMAP_DENY;
+static struct accmem_enum_param accmem_pci_vmap_param = {
+	.value = &accmem_pci_vmap,
+	.names = accmem_pci_vmap_names,
+	.count = ARRAY_SIZE(accmem_pci_vmap_names),
+};
+module_param_cb(pci_vmap, &accmem_enum_param_ops, &accmem_pci_vmap_param,
+		0644);
+MODULE_PARM_DESC(pci_vmap,
+		 "Kernel mappings (dma_buf_vmap) of dma-bufs of PCI BAR memory, decided when the dma-buf is exported: deny (default; dma_buf_vmap fails with EINVAL) or allow (an I/O map, only for importers that handle iosys_map.is_iomem; see Documentation/security.rst)");
+
 static int __init accmem_init(void)
 {
 	u64 size = memparse(emu_size, NULL);

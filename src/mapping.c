@@ -328,12 +328,48 @@ static int accmem_vmap_iomem(struct accmem_dmabuf *exp,
 }
 
 /**
+ * accmem_vmap_allowed() - may a range be given a kernel mapping?
+ * @buf: buffer
+ * @offset: start of the range inside @buf
+ * @length: bytes
+ *
+ * Decided once, when the range is exported: a dma-buf whose memory cannot
+ * be vmapped gets no vmap operation at all, so that dma_buf_vmap() fails
+ * with -EINVAL before calling the exporter. An exporter's own vmap failure
+ * would be reported by the dma-buf core with WARN_ON_ONCE() (a kernel
+ * warning for every refused importer, a panic with panic_on_warn).
+ *
+ * Memory with struct pages is always vmapped. I/O memory (a PCI BAR) only
+ * while the pci_vmap parameter is "allow" and only when the range is one
+ * physically contiguous piece: the importer gets an I/O map
+ * (iosys_map.is_iomem), which importers that keep only iosys_map.vaddr use
+ * as RAM. videobuf2-vmalloc does, and its unmap then hits a BUG_ON() in
+ * dma_buf_vunmap(): the default is "deny".
+ *
+ * Return: true when accmem_vmap_range() would map the range.
+ */
+bool accmem_vmap_allowed(struct accmem_buffer *buf, u64 offset, u64 length)
+{
+	struct accmem_device *adev = accmem_buf_dev(buf);
+	struct accmem_vmap_state st = { };
+
+	if (adev->ops->has_pages)
+		return true;
+	if (!adev->ops->iomem ||
+	    READ_ONCE(accmem_pci_vmap) != ACCMEM_PCI_VMAP_ALLOW)
+		return false;
+	accmem_buffer_walk(buf, offset, length, accmem_vmap_piece, &st);
+	return st.pieces == 1;
+}
+
+/**
  * accmem_vmap_range() - kernel mapping of an export's memory
  * @exp: export
  * @map: receives the mapping
  *
  * Memory with pages is vmap()ed; I/O memory gets the backend's own mapping
- * when the exported range is one physically contiguous piece.
+ * when the exported range is one physically contiguous piece. Only called
+ * for exports that accmem_vmap_allowed() accepted.
  *
  * Return: 0; -EOPNOTSUPP when the backend cannot map the range; -ENODEV
  * when the device's memory was revoked; -ENOMEM.
