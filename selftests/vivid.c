@@ -405,8 +405,12 @@ static void alloc_buffers(struct __test_metadata *_metadata, struct cap *c,
 		b->size = size;
 		b->h = accmem_alloc(c->fd, size, 0, ACCMEM_ALLOC_CONTIGUOUS);
 		ASSERT_LT(0, b->h);
-		b->dmabuf = (vmap ? accmem_export_vmap : accmem_export)
-			(c->fd, b->h, 0, size, O_RDWR | O_CLOEXEC);
+		if (vmap)
+			b->dmabuf = accmem_export_vmap(c->fd, b->h, 0, size,
+						       O_RDWR | O_CLOEXEC);
+		else
+			b->dmabuf = accmem_export(c->fd, b->h, 0, size,
+						  O_RDWR | O_CLOEXEC);
 		ASSERT_LE(0, b->dmabuf);
 		b->map = accmem_mmap(b->dmabuf, size, PROT_READ | PROT_WRITE);
 		ASSERT_NE(MAP_FAILED, b->map);
