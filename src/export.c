@@ -238,17 +238,21 @@ static void accmem_dmabuf_vunmap(struct dma_buf *dmabuf,
 	accmem_vunmap_range(map);
 }
 
+/* What every export does; the vmap callbacks only where vmap is allowed. */
+#define ACCMEM_DMABUF_OPS					\
+	.attach = accmem_dmabuf_attach,				\
+	.detach = accmem_dmabuf_detach,				\
+	.pin = accmem_dmabuf_pin,				\
+	.unpin = accmem_dmabuf_unpin,				\
+	.map_dma_buf = accmem_dmabuf_map,			\
+	.unmap_dma_buf = accmem_dmabuf_unmap,			\
+	.release = accmem_dmabuf_release,			\
+	.begin_cpu_access = accmem_dmabuf_begin_cpu_access,	\
+	.end_cpu_access = accmem_dmabuf_end_cpu_access,		\
+	.mmap = accmem_dmabuf_mmap
+
 static const struct dma_buf_ops accmem_dmabuf_ops = {
-	.attach = accmem_dmabuf_attach,
-	.detach = accmem_dmabuf_detach,
-	.pin = accmem_dmabuf_pin,
-	.unpin = accmem_dmabuf_unpin,
-	.map_dma_buf = accmem_dmabuf_map,
-	.unmap_dma_buf = accmem_dmabuf_unmap,
-	.release = accmem_dmabuf_release,
-	.begin_cpu_access = accmem_dmabuf_begin_cpu_access,
-	.end_cpu_access = accmem_dmabuf_end_cpu_access,
-	.mmap = accmem_dmabuf_mmap,
+	ACCMEM_DMABUF_OPS,
 	.vmap = accmem_dmabuf_vmap,
 	.vunmap = accmem_dmabuf_vunmap,
 };
@@ -259,16 +263,7 @@ static const struct dma_buf_ops accmem_dmabuf_ops = {
  * the warning an exporter's failed vmap gets from the dma-buf core.
  */
 static const struct dma_buf_ops accmem_dmabuf_novmap_ops = {
-	.attach = accmem_dmabuf_attach,
-	.detach = accmem_dmabuf_detach,
-	.pin = accmem_dmabuf_pin,
-	.unpin = accmem_dmabuf_unpin,
-	.map_dma_buf = accmem_dmabuf_map,
-	.unmap_dma_buf = accmem_dmabuf_unmap,
-	.release = accmem_dmabuf_release,
-	.begin_cpu_access = accmem_dmabuf_begin_cpu_access,
-	.end_cpu_access = accmem_dmabuf_end_cpu_access,
-	.mmap = accmem_dmabuf_mmap,
+	ACCMEM_DMABUF_OPS,
 };
 
 /**
