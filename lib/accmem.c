@@ -108,6 +108,21 @@ int accmem_export(int fd, uint32_t handle, uint64_t offset, uint64_t length,
 	return ret ? ret : e.fd;
 }
 
+int accmem_ranges(int fd, uint32_t handle, struct accmem_range *ranges,
+		  uint32_t max)
+{
+	struct accmem_ranges r = {
+		.handle = handle, .count = ranges ? max : 0,
+		.ranges = max ? (uintptr_t)ranges : 0,
+	};
+	int ret = do_ioctl(fd, ACCMEM_IOC_RANGES, &r);
+
+	if (ret)
+		return ret;
+	/* A kernel counts up to 2^32 - 1; an int holds less. */
+	return r.count > INT_MAX ? -EOVERFLOW : (int)r.count;
+}
+
 int accmem_sysfs_dir(const char *dev, char *buf, size_t len)
 {
 	char link[64];
@@ -268,7 +283,9 @@ const char *accmem_strerror(int err)
 	case ETIMEDOUT:
 		return "Timed out";
 	case EOVERFLOW:
-		return "Handle out of range for this library";
+		return "Handle or count out of range for this library";
+	case ERANGE:
+		return "Array too small for the allocation's ranges";
 	default:
 		return strerror(err);
 	}

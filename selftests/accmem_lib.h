@@ -283,7 +283,7 @@ static inline int accmem_bar_start(__u64 mem_size, __u64 *start)
  * bytes [offset, offset + len) of the buffer are at CPU physical address
  * phys. Importers' DMA addresses are these when no IOMMU translates.
  */
-struct accmem_range {
+struct accmem_phys_range {
 	__u64 offset;
 	__u64 phys;
 	__u64 len;
@@ -295,7 +295,7 @@ struct accmem_range {
  * its "buffer" line). Stores up to @max of them in @r; returns how many
  * there are, -ENOENT without such a buffer, or -errno.
  */
-static inline int accmem_buffer_ranges(__u64 dev_addr, struct accmem_range *r,
+static inline int accmem_buffer_ranges(__u64 dev_addr, struct accmem_phys_range *r,
 				       int max)
 {
 	char path[256], line[256];
@@ -352,7 +352,7 @@ static inline int accmem_buffers_lines(const char *a, const char *b,
 }
 
 /* The physical address of byte @offset of a buffer, ~0 outside @r. */
-static inline __u64 accmem_range_phys(const struct accmem_range *r, int n,
+static inline __u64 accmem_range_phys(const struct accmem_phys_range *r, int n,
 				      __u64 offset)
 {
 	int i;

@@ -26,7 +26,7 @@
 
 /* Where a buffer's memory is, from accmem's debugfs. */
 struct ranges {
-	struct accmem_range r[MAX_RANGES];
+	struct accmem_phys_range r[MAX_RANGES];
 	int n;
 };
 
@@ -193,7 +193,7 @@ static void check_segments(struct __test_metadata *_metadata,
  */
 TEST_F(import, debugfs_ranges)
 {
-	const struct accmem_range *r = self->mem.r;
+	const struct accmem_phys_range *r = self->mem.r;
 	__u64 off = 0;
 	int i;
 

@@ -288,9 +288,9 @@ TEST_F(ioctl, unknown_commands)
 	struct accmem_info info;
 	char big[64] = { 0 };
 
-	EXPECT_EQ(2, ACCMEM_UAPI_VERSION);
+	EXPECT_EQ(3, ACCMEM_UAPI_VERSION);
 	EXPECT_EQ(0xA8, _IOC_TYPE(ACCMEM_IOC_INFO));
-	EXPECT_EQ(-ENOTTY, accmem_ioctl(self->fd, _IOWR(ACCMEM_IOC_MAGIC, 0x04,
+	EXPECT_EQ(-ENOTTY, accmem_ioctl(self->fd, _IOWR(ACCMEM_IOC_MAGIC, 0x05,
 							struct accmem_alloc),
 					big));
 	EXPECT_EQ(-ENOTTY, accmem_ioctl(self->fd, _IOWR(ACCMEM_IOC_MAGIC, 0xff,

@@ -39,7 +39,7 @@
 static __u64 *buffer_pages(struct __test_metadata *_metadata,
 			   const struct accmem_tenant *t)
 {
-	struct accmem_range r[MAX_RANGES];
+	struct accmem_phys_range r[MAX_RANGES];
 	__u64 *pages, i, npages = t->size / pgsz(), missing = 0;
 	int n;
 

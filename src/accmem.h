@@ -206,10 +206,13 @@ struct accmem_file {
  * @ptr: user pointer
  * @size: bytes user space passed (the size encoded in the command), at
  *	least the size of the ioctl's first version
+ * @reason: where accmem_uarg_refuse() records why the ioctl fails (the
+ *	dispatcher's variable, reported by accmem_ioctl_failed())
  */
 struct accmem_uarg {
 	void __user *ptr;
 	size_t size;
+	const char **reason;
 };
 
 /**
@@ -299,6 +302,16 @@ void accmem_device_state_changed(struct accmem_device *adev);
 int accmem_uarg_in(const struct accmem_uarg *ua, void *kdata, size_t ksize);
 int accmem_uarg_out(const struct accmem_uarg *ua, const void *kdata,
 		    size_t ksize);
+
+/* trace.c (the tracepoints are in accmem_trace.h) */
+int accmem_uarg_refuse(const struct accmem_uarg *ua, int err,
+		       const char *reason);
+void accmem_ioctl_failed(struct accmem_device *adev, unsigned int nr,
+			 const char *name, int err, const char *reason);
+
+/* ranges.c */
+int accmem_ioctl_ranges(struct accmem_file *afile,
+			const struct accmem_uarg *ua);
 
 /* context.c */
 int accmem_file_open(struct accmem_device *adev, bool tenant,

@@ -16,6 +16,7 @@
 #include <linux/uaccess.h>
 
 #include "accmem.h"
+#include "accmem_trace.h"
 
 #define ACCMEM_ALLOC_FLAGS	ACCMEM_ALLOC_CONTIGUOUS
 /* Handle 0 is never valid, so user space can use it as "none". */
@@ -112,19 +113,25 @@ void accmem_file_drop_handles(struct accmem_file *afile)
 	}
 }
 
-static int accmem_alloc_check(struct accmem_alloc *args, u64 *align)
+static int accmem_alloc_check(const struct accmem_uarg *ua,
+			      struct accmem_alloc *args, u64 *align)
 {
 	if (args->flags & ~ACCMEM_ALLOC_FLAGS)
-		return -EINVAL;
-	if (!args->size || !PAGE_ALIGNED(args->size))
-		return -EINVAL;
+		return accmem_uarg_refuse(ua, -EINVAL, "unknown flags");
+	if (!args->size)
+		return accmem_uarg_refuse(ua, -EINVAL, "size 0");
+	if (!PAGE_ALIGNED(args->size))
+		return accmem_uarg_refuse(ua, -EINVAL,
+					  "size not a multiple of the page size");
 	if (args->align && !is_power_of_2(args->align))
-		return -EINVAL;
+		return accmem_uarg_refuse(ua, -EINVAL,
+					  "align not a power of two");
 
 	*align = max_t(u64, args->align, PAGE_SIZE);
 	if (!(args->flags & ACCMEM_ALLOC_CONTIGUOUS) &&
 	    !IS_ALIGNED(args->size, *align))
-		return -EINVAL;
+		return accmem_uarg_refuse(ua, -EINVAL,
+					  "size not a multiple of align");
 	return 0;
 }
 
@@ -230,7 +237,7 @@ int accmem_ioctl_alloc(struct accmem_file *afile,
 	ret = accmem_uarg_in(ua, &args, sizeof(args));
 	if (ret)
 		return ret;
-	ret = accmem_alloc_check(&args, &align);
+	ret = accmem_alloc_check(ua, &args, &align);
 	if (ret)
 		return ret;
 
@@ -250,6 +257,9 @@ int accmem_ioctl_alloc(struct accmem_file *afile,
 		accmem_buffer_put(buf);
 		return ret;
 	}
+	/* From args: another thread may free the handle already. */
+	trace_accmem_alloc(afile->adev->name, handle, args.size, args.dev_addr,
+			   args.flags);
 
 	args.handle = handle;
 	if (accmem_uarg_out(ua, &args, sizeof(args))) {
@@ -277,7 +287,7 @@ int accmem_ioctl_free(struct accmem_file *afile, const struct accmem_uarg *ua)
 	if (ret)
 		return ret;
 	if (args.flags)
-		return -EINVAL;
+		return accmem_uarg_refuse(ua, -EINVAL, "unknown flags");
 	/* Erasing index 0 would mark it free in the allocating xarray. */
 	if (!args.handle)
 		return -ENOENT;
@@ -285,6 +295,8 @@ int accmem_ioctl_free(struct accmem_file *afile, const struct accmem_uarg *ua)
 	buf = xa_erase(&afile->handles, args.handle);
 	if (!buf)
 		return -ENOENT;
+	trace_accmem_free(afile->adev->name, args.handle, buf->size,
+			  buf->dev_addr, buf->flags);
 	accmem_buffer_put(buf);
 	return 0;
 }

@@ -108,6 +108,17 @@ static inline void accmem_vm_flags_clear(struct vm_area_struct *vma,
 #define accmem_buddy_free_list		drm_buddy_free_list
 #endif
 
+/*
+ * Tracepoints: __assign_str() took the source string again until 6.10;
+ * from 6.10 on __string() records it and __assign_str() names the field
+ * only. Only src/accmem_trace.h uses it.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+#define accmem_assign_str(dst, src)	__assign_str(dst)
+#else
+#define accmem_assign_str(dst, src)	__assign_str(dst, src)
+#endif
+
 #ifndef accmem_buddy_set_lock
 #define accmem_buddy_set_lock(mm, lock)	do { (void)(mm); (void)(lock); } while (0)
 #endif

@@ -26,6 +26,7 @@
 #include <linux/slab.h>
 
 #include "accmem.h"
+#include "accmem_trace.h"
 
 /* A new tenancy holding the reference of the file that opens it. */
 static int accmem_ctx_create(struct accmem_device *adev,
@@ -60,6 +61,7 @@ static int accmem_ctx_create(struct accmem_device *adev,
 
 	pr_debug("%s: tenancy of pid %d begins\n", adev->name,
 		 pid_nr(ctx->owner));
+	trace_accmem_tenancy_open(adev->name, pid_nr(ctx->owner));
 	*out = ctx;
 	return 0;
 
@@ -165,6 +167,8 @@ static void accmem_ctx_release(struct kref *ref)
 	struct accmem_ctx *ctx = container_of(ref, struct accmem_ctx, ref);
 	struct accmem_device *adev = ctx->adev;
 
+	/* Before the device turns idle, which a reader may be waiting for. */
+	trace_accmem_tenancy_end(adev->name, pid_nr(ctx->owner));
 	mutex_lock(&adev->lock);
 	adev->ctx = NULL;
 	mutex_unlock(&adev->lock);

@@ -35,7 +35,10 @@ int accmem_uarg_in(const struct accmem_uarg *ua, void *kdata, size_t ksize)
 {
 	int ret = copy_struct_from_user(kdata, ksize, ua->ptr, ua->size);
 
-	return ret == -E2BIG ? -EINVAL : ret;
+	if (ret == -E2BIG)
+		return accmem_uarg_refuse(ua, -EINVAL,
+					  "non-zero bytes beyond the known structure");
+	return ret;
 }
 
 /**
@@ -81,6 +84,7 @@ static int accmem_ioctl_info(struct accmem_file *afile,
  */
 struct accmem_ioctl_desc {
 	unsigned int cmd;
+	const char *name;
 	size_t min_size;
 	bool tenant;
 	int (*fn)(struct accmem_file *afile, const struct accmem_uarg *ua);
@@ -88,20 +92,29 @@ struct accmem_ioctl_desc {
 
 static const struct accmem_ioctl_desc accmem_ioctls[] = {
 	[_IOC_NR(ACCMEM_IOC_INFO)] = {
-		.cmd = ACCMEM_IOC_INFO, .fn = accmem_ioctl_info,
+		.cmd = ACCMEM_IOC_INFO, .name = "INFO",
+		.fn = accmem_ioctl_info,
 		.min_size = sizeof(struct accmem_info),
 	},
 	[_IOC_NR(ACCMEM_IOC_ALLOC)] = {
-		.cmd = ACCMEM_IOC_ALLOC, .fn = accmem_ioctl_alloc,
+		.cmd = ACCMEM_IOC_ALLOC, .name = "ALLOC",
+		.fn = accmem_ioctl_alloc,
 		.min_size = sizeof(struct accmem_alloc), .tenant = true,
 	},
 	[_IOC_NR(ACCMEM_IOC_FREE)] = {
-		.cmd = ACCMEM_IOC_FREE, .fn = accmem_ioctl_free,
+		.cmd = ACCMEM_IOC_FREE, .name = "FREE",
+		.fn = accmem_ioctl_free,
 		.min_size = sizeof(struct accmem_free), .tenant = true,
 	},
 	[_IOC_NR(ACCMEM_IOC_EXPORT)] = {
-		.cmd = ACCMEM_IOC_EXPORT, .fn = accmem_ioctl_export,
+		.cmd = ACCMEM_IOC_EXPORT, .name = "EXPORT",
+		.fn = accmem_ioctl_export,
 		.min_size = sizeof(struct accmem_export), .tenant = true,
+	},
+	[_IOC_NR(ACCMEM_IOC_RANGES)] = {
+		.cmd = ACCMEM_IOC_RANGES, .name = "RANGES",
+		.fn = accmem_ioctl_ranges,
+		.min_size = sizeof(struct accmem_ranges), .tenant = true,
 	},
 };
 
@@ -113,26 +126,46 @@ static long accmem_ioctl(struct file *file, unsigned int cmd,
 			 unsigned long arg)
 {
 	struct accmem_file *afile = file->private_data;
+	const char *reason = NULL;
 	struct accmem_uarg ua = {
 		.ptr = (void __user *)arg, .size = _IOC_SIZE(cmd),
+		.reason = &reason,
 	};
 	const struct accmem_ioctl_desc *desc;
 	unsigned int nr = _IOC_NR(cmd);
+	int ret;
 
-	if (_IOC_TYPE(cmd) != ACCMEM_IOC_MAGIC || nr >= ARRAY_SIZE(accmem_ioctls))
+	if (_IOC_TYPE(cmd) != ACCMEM_IOC_MAGIC || nr >= ARRAY_SIZE(accmem_ioctls)) {
+		accmem_ioctl_failed(afile->adev, nr, "?", -ENOTTY,
+				    "unknown command");
 		return -ENOTTY;
+	}
 	desc = &accmem_ioctls[array_index_nospec(nr, ARRAY_SIZE(accmem_ioctls))];
-	if (!desc->fn || _IOC_DIR(cmd) != _IOC_DIR(desc->cmd))
-		return -ENOTTY;
-	if (ua.size < desc->min_size)
-		return -EINVAL;
+	if (!desc->fn || _IOC_DIR(cmd) != _IOC_DIR(desc->cmd)) {
+		ret = accmem_uarg_refuse(&ua, -ENOTTY, "unknown command");
+		goto out;
+	}
+	if (ua.size < desc->min_size) {
+		ret = accmem_uarg_refuse(&ua, -EINVAL,
+					 "structure shorter than its first version");
+		goto out;
+	}
 
-	if (READ_ONCE(afile->adev->gone))
-		return -ENODEV;
+	if (READ_ONCE(afile->adev->gone)) {
+		ret = accmem_uarg_refuse(&ua, -ENODEV, "device removed");
+		goto out;
+	}
 	/* An observer (opened O_RDONLY) may only look. */
-	if (desc->tenant && !afile->ctx)
-		return -EBADF;
-	return desc->fn(afile, &ua);
+	if (desc->tenant && !afile->ctx) {
+		ret = accmem_uarg_refuse(&ua, -EBADF, "observer (opened O_RDONLY)");
+		goto out;
+	}
+	ret = desc->fn(afile, &ua);
+out:
+	if (ret < 0)
+		accmem_ioctl_failed(afile->adev, nr, desc->name ?: "?", ret,
+				    reason);
+	return ret;
 }
 
 /* Writing makes the opener the tenant; O_RDONLY makes it an observer. */

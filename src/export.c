@@ -26,6 +26,7 @@
 #include <linux/uaccess.h>
 
 #include "accmem.h"
+#include "accmem_trace.h"
 
 #define ACCMEM_EXPORT_FLAGS	(O_CLOEXEC | O_RDWR)
 
@@ -44,8 +45,11 @@ static int accmem_dmabuf_attach(struct dma_buf *dmabuf,
 
 	if (adev->ops->attach) {
 		ret = adev->ops->attach(adev, attach);
-		if (ret)
+		if (ret) {
+			trace_accmem_import_refused(adev->name, exp->ino,
+						    attach->dev, "attach", ret);
 			return ret;
+		}
 	}
 
 	aa = kzalloc(sizeof(*aa), GFP_KERNEL);
@@ -58,6 +62,7 @@ static int accmem_dmabuf_attach(struct dma_buf *dmabuf,
 	mutex_lock(&adev->objs_lock);
 	list_add_tail(&aa->node, &exp->attachments);
 	mutex_unlock(&adev->objs_lock);
+	trace_accmem_attach(adev->name, exp->ino, attach->dev, exp->length);
 	return 0;
 }
 
@@ -73,6 +78,7 @@ static void accmem_dmabuf_detach(struct dma_buf *dmabuf,
 	mutex_unlock(&adev->objs_lock);
 	WARN_ON_ONCE(!list_empty(&aa->mappings));
 	kfree(aa);
+	trace_accmem_detach(adev->name, exp->ino, attach->dev, exp->length);
 }
 
 /*
@@ -96,10 +102,13 @@ static int accmem_dmabuf_pin(struct dma_buf_attachment *attach)
 	if (limit && pinned > limit) {
 		atomic64_sub(exp->length, &ctx->pinned_bytes);
 		aa->pins--;
+		trace_accmem_import_refused(ctx->adev->name, exp->ino,
+					    attach->dev, "pin", -EDQUOT);
 		return -EDQUOT;
 	}
 	atomic_inc(&exp->pins);
 	atomic_inc(&ctx->adev->stats.pins);
+	trace_accmem_pin(ctx->adev->name, exp->ino, attach->dev, exp->length);
 	return 0;
 }
 
@@ -116,6 +125,7 @@ static void accmem_dmabuf_unpin(struct dma_buf_attachment *attach)
 	atomic_dec(&ctx->adev->stats.pins);
 	atomic_dec(&exp->pins);
 	atomic64_sub(exp->length, &ctx->pinned_bytes);
+	trace_accmem_unpin(ctx->adev->name, exp->ino, attach->dev, exp->length);
 }
 
 static struct sg_table *accmem_dmabuf_map(struct dma_buf_attachment *attach,
@@ -131,14 +141,19 @@ static struct sg_table *accmem_dmabuf_map(struct dma_buf_attachment *attach,
 	 * accmem_device_revoke() takes to notify them after setting the flag.
 	 */
 	if (READ_ONCE(adev->revoked))
-		return ERR_PTR(-ENODEV);
-	map = accmem_mapping_create(exp, attach->dev, dir);
-	if (IS_ERR(map))
+		map = ERR_PTR(-ENODEV);
+	else
+		map = accmem_mapping_create(exp, attach->dev, dir);
+	if (IS_ERR(map)) {
+		trace_accmem_import_refused(adev->name, exp->ino, attach->dev,
+					    "map", PTR_ERR(map));
 		return ERR_CAST(map);
+	}
 
 	mutex_lock(&adev->objs_lock);
 	list_add_tail(&map->node, &aa->mappings);
 	mutex_unlock(&adev->objs_lock);
+	trace_accmem_map(adev->name, exp->ino, attach->dev, map->nsegs, dir);
 	return &map->sgt;
 }
 
@@ -154,6 +169,7 @@ static void accmem_dmabuf_unmap(struct dma_buf_attachment *attach,
 	mutex_lock(&adev->objs_lock);
 	list_del(&map->node);
 	mutex_unlock(&adev->objs_lock);
+	trace_accmem_unmap(adev->name, exp->ino, attach->dev, map->nsegs, dir);
 	accmem_mapping_destroy(adev, map);
 }
 
@@ -170,6 +186,8 @@ static void accmem_dmabuf_release(struct dma_buf *dmabuf)
 	list_del(&exp->dev_node);
 	mutex_unlock(&adev->lock);
 	iput(exp->inode);
+	trace_accmem_release(adev->name, buf->handle, exp->ino, exp->offset,
+			     exp->length);
 
 	atomic64_sub(exp->length, &buf->ctx->exported_bytes);
 	atomic_dec(&buf->ctx->live_exports);
@@ -353,6 +371,8 @@ static struct dma_buf *accmem_export_create(struct accmem_buffer *buf,
 	mutex_lock(&adev->lock);
 	list_add_tail(&exp->dev_node, &adev->dmabufs);
 	mutex_unlock(&adev->lock);
+	trace_accmem_export(adev->name, args->handle, exp->ino, exp->offset,
+			    exp->length);
 	return dmabuf;
 
 err_uncharge:
@@ -387,15 +407,20 @@ int accmem_ioctl_export(struct accmem_file *afile,
 	ret = accmem_uarg_in(ua, &args, sizeof(args));
 	if (ret)
 		return ret;
-	if (args.flags & ~ACCMEM_EXPORT_FLAGS || args.pad)
-		return -EINVAL;
+	if (args.flags & ~ACCMEM_EXPORT_FLAGS)
+		return accmem_uarg_refuse(ua, -EINVAL, "unknown flags");
+	if (args.pad)
+		return accmem_uarg_refuse(ua, -EINVAL, "non-zero padding");
 
 	buf = accmem_buffer_lookup(afile, args.handle);
 	if (!buf)
 		return -ENOENT;
 	ret = accmem_export_range_check(args.offset, args.length, buf->size);
-	if (ret)
+	if (ret) {
+		accmem_uarg_refuse(ua, ret,
+				   "range empty, unaligned or outside the allocation");
 		goto out_put;
+	}
 
 	fd = get_unused_fd_flags(args.flags & O_CLOEXEC);
 	if (fd < 0) {

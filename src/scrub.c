@@ -11,6 +11,7 @@
 #include <linux/sched.h>
 
 #include "accmem.h"
+#include "accmem_trace.h"
 
 #define ACCMEM_SCRUB_CHUNK	SZ_16M
 
@@ -32,6 +33,7 @@ void accmem_scrub(struct accmem_device *adev, u64 offset, u64 len)
 	u64 start = ktime_get_ns();
 	u64 done = 0;
 
+	trace_accmem_scrub_start(adev->name, offset, len);
 	while (done < len) {
 		u64 n = min_t(u64, len - done, ACCMEM_SCRUB_CHUNK);
 
@@ -48,4 +50,5 @@ void accmem_scrub(struct accmem_device *adev, u64 offset, u64 len)
 	atomic64_add(done, &adev->stats.bytes_scrubbed);
 	atomic64_add(start, &adev->stats.scrub_ns);
 	atomic64_set(&adev->stats.last_scrub_ns, start);
+	trace_accmem_scrub_done(adev->name, offset, done, start);
 }

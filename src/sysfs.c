@@ -5,7 +5,9 @@
  *
  * Copyright (C) 2026 The accmem authors
  */
+#include <linux/bitops.h>
 #include <linux/device.h>
+#include <linux/log2.h>
 #include <linux/pid.h>
 #include <linux/pid_namespace.h>
 #include <linux/sysfs.h>
@@ -119,7 +121,54 @@ static ssize_t scrubs_pending_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(scrubs_pending);
 
+/*
+ * What ACCMEM_IOC_INFO says about the device, for tools that should not
+ * open it at all: an open for writing would take the tenancy.
+ */
+static ssize_t backend_show(struct device *dev, struct device_attribute *attr,
+			    char *buf)
+{
+	u32 kind = accmem_from_dev(dev)->ops->kind;
+
+	return sysfs_emit(buf, "%s\n", kind == ACCMEM_BACKEND_PCI ? "pci" :
+			  kind == ACCMEM_BACKEND_EMU ? "emu" : "unknown");
+}
+static DEVICE_ATTR_RO(backend);
+
+static ssize_t page_size_show(struct device *dev,
+			      struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%lu\n", PAGE_SIZE);
+}
+static DEVICE_ATTR_RO(page_size);
+
+/* accmem_info.flags by name, in bit order, separated by spaces. */
+static const char * const accmem_info_flag_names[] = {
+	[ilog2(ACCMEM_INFO_P2P_ONLY)] = "p2p_only",
+	[ilog2(ACCMEM_INFO_CPU_WC)] = "cpu_wc",
+};
+
+static ssize_t flags_show(struct device *dev, struct device_attribute *attr,
+			  char *buf)
+{
+	unsigned long flags = accmem_from_dev(dev)->ops->info_flags;
+	const char *sep = "";
+	int len = 0;
+	unsigned int bit;
+
+	for_each_set_bit(bit, &flags, ARRAY_SIZE(accmem_info_flag_names)) {
+		len += sysfs_emit_at(buf, len, "%s%s", sep,
+				     accmem_info_flag_names[bit]);
+		sep = " ";
+	}
+	return len + sysfs_emit_at(buf, len, "\n");
+}
+static DEVICE_ATTR_RO(flags);
+
 static struct attribute *accmem_attrs[] = {
+	&dev_attr_backend.attr,
+	&dev_attr_page_size.attr,
+	&dev_attr_flags.attr,
 	&dev_attr_state.attr,
 	&dev_attr_mem_size.attr,
 	&dev_attr_mem_used.attr,

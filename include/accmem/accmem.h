@@ -24,7 +24,7 @@ extern "C" {
 
 /* The library's version: ACCMEM_LIB_VERSION_MAJOR is the soname's. */
 #define ACCMEM_LIB_VERSION_MAJOR	1
-#define ACCMEM_LIB_VERSION_MINOR	0
+#define ACCMEM_LIB_VERSION_MINOR	1
 
 /* Exit status of the example programs when the machine cannot run them. */
 #define ACCMEM_EXIT_UNSUPPORTED		77
@@ -74,6 +74,16 @@ int accmem_free(int fd, uint32_t handle);
  */
 int accmem_export(int fd, uint32_t handle, uint64_t offset, uint64_t length,
 		  uint32_t flags);
+
+/*
+ * ACCMEM_IOC_RANGES (since 1.1, uAPI version 3): the ranges of device
+ * addresses of the allocation @handle, in the allocation's byte order,
+ * into @ranges[0..@max). With @max 0 (@ranges may then be NULL) only
+ * counts them. Returns the number of ranges (>= 1), -ERANGE when there
+ * are more than @max, -ENOTTY on a kernel without the ioctl, or -errno.
+ */
+int accmem_ranges(int fd, uint32_t handle, struct accmem_range *ranges,
+		  uint32_t max);
 
 /* The device's state: an enum accmem_state (>= 0), or -errno. */
 int accmem_state(const char *dev);

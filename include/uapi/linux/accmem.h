@@ -22,8 +22,8 @@
  * scrubbed. Opening it O_RDONLY makes the caller an observer: it takes no
  * tenancy and blocks nobody (it succeeds whether or not there is a tenant,
  * and a tenant can open while observers are open); on an observer's file
- * %ACCMEM_IOC_INFO works and %ACCMEM_IOC_ALLOC, %ACCMEM_IOC_FREE and
- * %ACCMEM_IOC_EXPORT fail with -EBADF.
+ * %ACCMEM_IOC_INFO works and %ACCMEM_IOC_ALLOC, %ACCMEM_IOC_FREE,
+ * %ACCMEM_IOC_EXPORT and %ACCMEM_IOC_RANGES fail with -EBADF.
  *
  * All sizes, offsets and lengths are multiples of &accmem_info.page_size.
  * Every structure has explicit padding; the kernel rejects unknown flags
@@ -45,8 +45,10 @@
  *
  * 2: ioctl type 0xA8 (was 0xAC, which belongs to linux/raw.h), growable
  * structures, O_RDONLY observers.
+ *
+ * 3: %ACCMEM_IOC_RANGES. (An older kernel fails it with -ENOTTY.)
  */
-#define ACCMEM_UAPI_VERSION		2
+#define ACCMEM_UAPI_VERSION		3
 
 /** ACCMEM_BACKEND_EMU - device memory emulated with system RAM */
 #define ACCMEM_BACKEND_EMU		1
@@ -163,6 +165,56 @@ struct accmem_export {
 	__u32 pad;
 };
 
+/**
+ * struct accmem_range - one range of device addresses of an allocation
+ */
+struct accmem_range {
+	/** @dev_addr: device address of the range's first byte */
+	__u64 dev_addr;
+	/** @length: bytes, a multiple of &accmem_info.page_size */
+	__u64 length;
+};
+
+/**
+ * struct accmem_ranges - argument of %ACCMEM_IOC_RANGES
+ *
+ * Returns the ranges of device addresses an allocation consists of, in
+ * the order of the allocation's bytes: byte N of the allocation lives at
+ * @dev_addr + (N - start) of the range that covers it. The ranges do not
+ * overlap, their lengths add up to the allocation's size, the first starts
+ * at &accmem_alloc.dev_addr, and ranges that are adjacent in device
+ * addresses are merged: an allocation made with %ACCMEM_ALLOC_CONTIGUOUS
+ * is always one range. The ranges of an allocation never change.
+ *
+ * The usual two calls: first with @count 0 and @ranges 0, which sets
+ * @count to the number of ranges; then with an array of that many. An
+ * array too small for them fails with -ERANGE and sets @count to the
+ * number needed (nothing is written to the array).
+ *
+ * Errors: -EINVAL for non-zero @flags or @pad, for @count 0 with a
+ * non-zero @ranges or @ranges 0 with a non-zero @count, and for an array
+ * that wraps around the address space; -ENOENT for an unknown handle;
+ * -ERANGE as above; -EOVERFLOW for more than 2^32 - 1 ranges; -EFAULT.
+ */
+struct accmem_ranges {
+	/** @handle: in: handle returned by %ACCMEM_IOC_ALLOC */
+	__u32 handle;
+	/** @flags: in: zero */
+	__u32 flags;
+	/**
+	 * @count: in: entries of the @ranges array (0: only count them);
+	 * out: number of ranges of the allocation
+	 */
+	__u32 count;
+	/** @pad: zero */
+	__u32 pad;
+	/**
+	 * @ranges: in: user pointer to an array of @count &struct
+	 * accmem_range, filled on success; 0 when @count is 0
+	 */
+	__u64 ranges;
+};
+
 /* Free in Documentation/userspace-api/ioctl/ioctl-number.rst. */
 #define ACCMEM_IOC_MAGIC	0xA8
 
@@ -174,5 +226,10 @@ struct accmem_export {
 #define ACCMEM_IOC_FREE		_IOW(ACCMEM_IOC_MAGIC, 0x02, struct accmem_free)
 /** ACCMEM_IOC_EXPORT - export a range as a dma-buf; see &struct accmem_export */
 #define ACCMEM_IOC_EXPORT	_IOWR(ACCMEM_IOC_MAGIC, 0x03, struct accmem_export)
+/**
+ * ACCMEM_IOC_RANGES - the device address ranges of an allocation; see
+ * &struct accmem_ranges
+ */
+#define ACCMEM_IOC_RANGES	_IOWR(ACCMEM_IOC_MAGIC, 0x04, struct accmem_ranges)
 
 #endif /* _UAPI_LINUX_ACCMEM_H */
