@@ -138,12 +138,13 @@ static __u64 dev_addr_of(const struct accmem_range *r, int n, __u64 off)
  */
 TEST_F(ranges, memory_where_ranges_say)
 {
+	int pci = self->info.backend == ACCMEM_BACKEND_PCI;
 	struct accmem_phys_range phys[FREE_PAGES];
 	__u64 bar = 0, off, d, p;
 	int dmabuf, np;
 	char *map;
 
-	if (self->info.backend == ACCMEM_BACKEND_PCI)
+	if (pci)
 		ASSERT_EQ(0, accmem_bar_start(self->info.mem_size, &bar));
 	dmabuf = accmem_export(self->fd, self->h, 0, self->size,
 			       O_RDWR | O_CLOEXEC);
@@ -164,11 +165,10 @@ TEST_F(ranges, memory_where_ranges_say)
 		ASSERT_NE(~0ULL, d);
 		ASSERT_NE(~0ULL, p);
 		EXPECT_EQ(d, *(__u64 *)(map + off));
-		if (self->info.backend == ACCMEM_BACKEND_PCI) {
+		if (pci)
 			EXPECT_EQ(bar + d, p);
-		} else {
+		if (!pci)
 			EXPECT_EQ(d % EMU_BLOCK, p % EMU_BLOCK);
-		}
 	}
 	munmap(map, self->size);
 	close(dmabuf);
@@ -190,7 +190,7 @@ TEST(contiguous_one_range)
 	fd = accmem_open_idle();
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, accmem_info(fd, &info));
-	for (i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(pages); i++) {
 		memset(&a, 0, sizeof(a));
 		a.size = pages[i] * info.page_size;
 		a.flags = ACCMEM_ALLOC_CONTIGUOUS;

@@ -114,9 +114,9 @@ static inline void accmem_vm_flags_clear(struct vm_area_struct *vma,
  * only. Only src/accmem_trace.h uses it.
  */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
-#define accmem_assign_str(dst, src)	__assign_str(dst)
+#define accmem_assign_str(dst, ...)	__assign_str(dst)
 #else
-#define accmem_assign_str(dst, src)	__assign_str(dst, src)
+#define accmem_assign_str(dst, ...)	__assign_str(dst, __VA_ARGS__)
 #endif
 
 #ifndef accmem_buddy_set_lock
