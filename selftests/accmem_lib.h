@@ -332,9 +332,10 @@ static inline int accmem_buffer_ranges(__u64 dev_addr, struct accmem_phys_range 
 /*
  * Lines of the device's debugfs "buffers" file (its buffers and their
  * attachments) that contain @a and, unless NULL, @b and @c; or -errno.
+ * The first of them goes to @first (@len bytes) unless it is NULL.
  */
-static inline int accmem_buffers_lines(const char *a, const char *b,
-				       const char *c)
+static inline int accmem_buffers_match(const char *a, const char *b,
+				       const char *c, char *first, size_t len)
 {
 	char path[256], line[512];
 	int n = 0;
@@ -344,11 +345,22 @@ static inline int accmem_buffers_lines(const char *a, const char *b,
 	f = fopen(path, "r");
 	if (!f)
 		return -errno;
-	while (fgets(line, sizeof(line), f))
-		n += strstr(line, a) && (!b || strstr(line, b)) &&
-		     (!c || strstr(line, c));
+	while (fgets(line, sizeof(line), f)) {
+		if (!strstr(line, a) || (b && !strstr(line, b)) ||
+		    (c && !strstr(line, c)))
+			continue;
+		if (!n++ && first)
+			snprintf(first, len, "%s", line);
+	}
 	fclose(f);
 	return n;
+}
+
+/* The number of lines accmem_buffers_match() finds, or -errno. */
+static inline int accmem_buffers_lines(const char *a, const char *b,
+				       const char *c)
+{
+	return accmem_buffers_match(a, b, c, NULL, 0);
 }
 
 /* The physical address of byte @offset of a buffer, ~0 outside @r. */

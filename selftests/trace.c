@@ -138,22 +138,40 @@ FIXTURE_TEARDOWN(trace)
  */
 static int importer_name(char *name, size_t len)
 {
-	char path[256], line[512], drv[64], dev[64];
-	int ret = -ENOENT;
-	FILE *f;
+	char line[512], drv[64], dev[64];
+	int n = accmem_buffers_match(" attachment ", NULL, NULL, line,
+				     sizeof(line));
 
-	accmem_dev_file(path, sizeof(path), ACCMEM_DEBUGFS, "buffers");
-	f = fopen(path, "r");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, " attachment %63s %63s", drv, dev) == 2) {
-			snprintf(name, len, "%s", dev);
-			ret = 0;
-			break;
-		}
-	fclose(f);
-	return ret;
+	if (n <= 0)
+		return n ? n : -ENOENT;
+	if (sscanf(line, " attachment %63s %63s", drv, dev) != 2)
+		return -ENOENT;
+	snprintf(name, len, "%s", dev);
+	return 0;
+}
+
+/*
+ * The tenant of both import tests: opens the device, allocates two pages
+ * and exports them whole (O_RDWR when @rw). 0 or -errno.
+ */
+static int tenant_two_pages(int *fd, struct accmem_alloc *al, int *dmabuf,
+			    int rw, struct stat *st)
+{
+	int ret;
+
+	*fd = accmem_open();
+	if (*fd < 0)
+		return *fd;
+	memset(al, 0, sizeof(*al));
+	al->size = 2 * getpagesize();
+	ret = accmem_alloc_ext(*fd, al);
+	if (ret)
+		return ret;
+	*dmabuf = accmem_export(*fd, al->handle, 0, al->size,
+				(rw ? O_RDWR : 0) | O_CLOEXEC);
+	if (*dmabuf < 0)
+		return *dmabuf;
+	return fstat(*dmabuf, st) ? -errno : 0;
 }
 
 TEST_F(trace, tenancy_events)
@@ -169,17 +187,9 @@ TEST_F(trace, tenancy_events)
 	if (imp < 0)
 		SKIP(return, "no test importer (accmem_importer.ko): %s",
 		     strerror(-imp));
-
-	fd = accmem_open();
-	ASSERT_LE(0, fd);
-	size = 2 * getpagesize();
-	memset(&al, 0, sizeof(al));
-	al.size = size;
-	ASSERT_EQ(0, accmem_alloc_ext(fd, &al));
+	ASSERT_EQ(0, tenant_two_pages(&fd, &al, &dmabuf, 1, &st));
 	h = al.handle;
-	dmabuf = accmem_export(fd, h, 0, size, O_RDWR | O_CLOEXEC);
-	ASSERT_LE(0, dmabuf);
-	ASSERT_EQ(0, fstat(dmabuf, &st));
+	size = al.size;
 	/* peer-to-peer capable: accepted by both backends */
 	id = accmem_imp_import(imp, dmabuf, ACCMEM_IMP_DYN_PIN, 0, NULL);
 	ASSERT_LE(0, id);
@@ -295,7 +305,8 @@ TEST_F(trace, refused_ioctl)
 TEST_F(trace, refused_import)
 {
 	struct accmem_info info;
-	int fd, h, dmabuf, imp, n, i;
+	int fd, dmabuf, imp, n, i;
+	struct accmem_alloc al;
 	char key[96];
 	struct stat st;
 
@@ -303,14 +314,8 @@ TEST_F(trace, refused_import)
 	if (imp < 0)
 		SKIP(return, "no test importer (accmem_importer.ko): %s",
 		     strerror(-imp));
-	fd = accmem_open();
-	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, tenant_two_pages(&fd, &al, &dmabuf, 0, &st));
 	ASSERT_EQ(0, accmem_info(fd, &info));
-	h = accmem_alloc(fd, 2 * info.page_size, 0, 0);
-	ASSERT_LT(0, h);
-	dmabuf = accmem_export(fd, h, 0, 2 * info.page_size, O_CLOEXEC);
-	ASSERT_LE(0, dmabuf);
-	ASSERT_EQ(0, fstat(dmabuf, &st));
 
 	ASSERT_EQ(0, accmem_set_param("max_pin_bytes", info.page_size));
 	EXPECT_EQ(-EDQUOT, accmem_imp_import(imp, dmabuf, ACCMEM_IMP_DYN_PIN,
