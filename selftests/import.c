@@ -9,7 +9,8 @@
  * accmemctl naming the importer; importers taking page references
  * (emulated memory); the p2p_policy and pci_vmap parameters; a map of
  * more than 262144 segments (on a 1 GiB emulated device the test loads
- * itself).
+ * itself; a quarter of that, still more than 65536, where ACCMEM_SCALE
+ * is 25).
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -705,15 +706,41 @@ static __u64 mem_available(void)
 	return kb * 1024;
 }
 
-#define BIG_DEV (1028 * SZ_1M)		/* emu_size of the device */
-#define BIG_BUF (1024 * SZ_1M + 4 * SZ_1M)	/* 263168 pages */
+/*
+ * 263168 pages: one more 4 MiB than 1 GiB, so that an export cut into
+ * pages has more than 262144 segments: 16 bytes each, the arrays of the
+ * mapping exceed the largest kmalloc() (4 MiB) and need kvmalloc().
+ */
+#define BIG_PAGES (263168ULL)
+/*
+ * Scaled down (ACCMEM_SCALE: 25 on the debug lanes, where DMA-API debug
+ * tracks every segment and the full size costs minutes), never below
+ * 65792 segments: still more than the 65536 entries DMA-API debug
+ * preallocates (kernel/dma/debug.c), so the map makes it grow its pool.
+ * The kvmalloc() crossing is then covered on those kernels by KUnit's
+ * accmem_sg_many_segments (more than 262144 segments through the same
+ * accmem_mapping_create()), and end to end on the stock lanes.
+ */
+#define BIG_MIN_PAGES (65536ULL + 256)
+
+/* Bytes of the big export: all of its device. */
+static unsigned long long big_buf(void)
+{
+	unsigned long long pages = accmem_scaled(BIG_PAGES);
+
+	return (pages < BIG_MIN_PAGES ? BIG_MIN_PAGES : pages) * 4096;
+}
+
+/* emu_size of the device: the export, rounded up to 4 MiB as accmem does */
+static unsigned long long big_dev(void)
+{
+	return (big_buf() + 4 * SZ_1M - 1) / (4 * SZ_1M) * (4 * SZ_1M);
+}
 
 /*
- * Reloads accmem with a 1028 MiB emulated device first (accmem0, before
- * the lane's own devices), so that an export can be cut into more than
- * 262144 segments: 16 bytes each, the arrays of the mapping exceed the
- * largest kmalloc() (4 MiB) and need kvmalloc(). The lane's module is
- * loaded again at the end.
+ * Reloads accmem with an emulated device of big_dev() bytes first
+ * (accmem0, before the lane's own devices) for the export of big_buf()
+ * bytes cut into pages. The lane's module is loaded again at the end.
  */
 FIXTURE(big)
 {
@@ -750,15 +777,15 @@ FIXTURE_SETUP(big)
 	if (backend != ACCMEM_BACKEND_EMU)
 		SKIP(return, "needs the emulated backend's lane (%s)",
 		     "it loads an emulated device of its own");
-	if (mem_available() < BIG_DEV + 256 * SZ_1M)
-		SKIP(return, "needs %llu MiB of free RAM for a 1 GiB %s, %llu MiB free",
-		     (BIG_DEV + 256 * SZ_1M) >> 20, "emulated device",
-		     mem_available() >> 20);
+	if (mem_available() < big_dev() + 256 * SZ_1M)
+		SKIP(return, "needs %llu MiB of free RAM for a %llu MiB %s, %llu MiB free",
+		     (big_dev() + 256 * SZ_1M) >> 20, big_dev() >> 20,
+		     "emulated device", mem_available() >> 20);
 	ASSERT_EQ(0, accmem_wait_idle(60));
 	ASSERT_EQ(0, run("rmmod accmem"));
 	/* the last emu_size wins over the lane's */
 	snprintf(cmd, sizeof(cmd), "%s emu_devices=1 emu_size=%lluM",
-		 reload_cmd(), BIG_DEV >> 20);
+		 reload_cmd(), big_dev() >> 20);
 	if (run(cmd)) {
 		/* the teardown does not run after a failed setup */
 		run(reload_cmd());
@@ -782,25 +809,28 @@ FIXTURE_TEARDOWN(big)
 	EXPECT_EQ(0, accmem_wait_idle(120));
 }
 
-TEST_F_TIMEOUT(big, map_263k_segments, 900)
+TEST_F_TIMEOUT(big, map_page_segments, 900)
 {
+	unsigned long long size = big_buf();
 	struct accmem_imp_import a;
 	int id;
 
-	/* the probe scrub of 1 GiB first */
+	TH_LOG("%llu MiB cut into %llu segments (ACCMEM_SCALE %s)",
+	       size >> 20, size / 4096, getenv("ACCMEM_SCALE") ?: "unset");
+	/* the probe scrub of the whole device first */
 	ASSERT_EQ(0, accmem_wait_idle(300));
-	ASSERT_EQ(0, accmem_tenant_start(&self->t, BIG_BUF, 0, 0));
+	ASSERT_EQ(0, accmem_tenant_start(&self->t, size, 0, 0));
 	ASSERT_EQ(ACCMEM_BACKEND_EMU, self->t.info.backend);
 	id = accmem_imp_import(self->imp, self->t.dmabuf, ACCMEM_IMP_DYN_PIN,
 			       4096, &a);
 	ASSERT_LT(0, id) {
-		TH_LOG("import of %llu segments: %s", BIG_BUF / 4096,
+		TH_LOG("import of %llu segments: %s", size / 4096,
 		       strerror(-id));
 	}
-	EXPECT_EQ(BIG_BUF, a.size);
+	EXPECT_EQ(size, a.size);
 	/* an IOMMU may merge what it maps; without one, one per page */
 	if (!a.iommu)
-		EXPECT_EQ(BIG_BUF / 4096, a.nents);
+		EXPECT_EQ(size / 4096, a.nents);
 	EXPECT_LT(0, a.nents);
 	EXPECT_EQ(0, accmem_imp_release(self->imp, id));
 }
