@@ -5,7 +5,9 @@
  * scatterlists that cover exactly the exported range in maximal segments
  * bounded by the importer's max segment size, at the physical addresses
  * accmem's debugfs lists for the buffer (unless an IOMMU translates);
- * importer CPU access; pin and export accounting and limits; debugfs and
+ * importer CPU access, and the importer's timed fill of a range with the
+ * scrub's routine (ACCMEM_IMP_FILL, for the benchmark); pin and export
+ * accounting and limits; debugfs and
  * accmemctl naming the importer; importers taking page references
  * (emulated memory); the p2p_policy and pci_vmap parameters; a map of
  * more than 262144 segments (on a 1 GiB emulated device the test loads
@@ -346,6 +348,61 @@ TEST_F(import, importer_writes_cpu_reads)
 	ASSERT_EQ(0, accmem_imp_rw(self->imp.fd, id, 0, 4096, back, sizeof(back)));
 	EXPECT_EQ(0, memcmp(back, msg, sizeof(msg)));
 	EXPECT_EQ(-EINVAL, accmem_imp_rw(self->imp.fd, id, 0, self->t.size, back, 1));
+	EXPECT_EQ(0, accmem_imp_release(self->imp.fd, id));
+}
+
+/*
+ * ACCMEM_IMP_FILL zeroes exactly its range through the importer's kernel
+ * mapping (memset_io() on PCI BAR memory, memset() on RAM), reports the
+ * time it took, and refuses what is not a range of the dma-buf.
+ */
+TEST_F(import, importer_fill_zeroes_range)
+{
+	const __u64 off = 4096, len = 2 * SZ_1M + 4096;
+	struct accmem_imp_fill a;
+	unsigned char *p = (unsigned char *)self->t.map;
+	__u64 i, ns = 0, nonzero = 0;
+	int id;
+
+	id = imp_import(&self->imp, self->t.dmabuf, ACCMEM_IMP_DYN_PIN, 0, NULL);
+	ASSERT_LT(0, id);
+	ASSERT_EQ(0, accmem_sync(self->t.dmabuf,
+				 DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW));
+	memset(p, 0xa5, self->t.size);
+	ASSERT_EQ(0, accmem_sync(self->t.dmabuf,
+				 DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW));
+
+	ASSERT_EQ(0, accmem_imp_fill(self->imp.fd, id, off, len, &ns));
+	EXPECT_LT(0, ns);
+	ASSERT_EQ(0, accmem_sync(self->t.dmabuf,
+				 DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
+	for (i = off; i < off + len; i++)
+		nonzero += p[i] != 0;
+	EXPECT_EQ(0, nonzero);
+	EXPECT_EQ(0xa5, p[off - 1]);
+	EXPECT_EQ(0xa5, p[off + len]);
+	EXPECT_EQ(0xa5, p[self->t.size - 1]);
+	ASSERT_EQ(0, accmem_sync(self->t.dmabuf,
+				 DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
+
+	/* the routine: memset_io() exactly where the memory is I/O memory */
+	memset(&a, 0, sizeof(a));
+	a.id = id;
+	a.len = 4096;
+	ASSERT_EQ(0, accmem_ioctl(self->imp.fd, ACCMEM_IMP_FILL, &a));
+	EXPECT_EQ(self->pci, a.iomem);
+
+	EXPECT_EQ(-EINVAL, accmem_imp_fill(self->imp.fd, id, 0, 0, NULL));
+	EXPECT_EQ(-EINVAL, accmem_imp_fill(self->imp.fd, id, 4096,
+					   self->t.size, NULL));
+	EXPECT_EQ(-EINVAL, accmem_imp_fill(self->imp.fd, id, ~0ULL, 2, NULL));
+	a.flags = 1;
+	EXPECT_EQ(-EINVAL, accmem_ioctl(self->imp.fd, ACCMEM_IMP_FILL, &a));
+	a.flags = 0;
+	a.pad = 1;
+	EXPECT_EQ(-EINVAL, accmem_ioctl(self->imp.fd, ACCMEM_IMP_FILL, &a));
+	EXPECT_EQ(-ENOENT, accmem_imp_fill(self->imp.fd, id + 1000, 0, 4096,
+					   NULL));
 	EXPECT_EQ(0, accmem_imp_release(self->imp.fd, id));
 }
 
