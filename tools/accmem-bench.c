@@ -361,16 +361,44 @@ struct scrub_run {
 };
 
 /*
+ * How the bench waits for the next tenancy: as a runtime should, asleep
+ * in libaccmem's accmem_wait_until_idle() (poll() on sysfs "state", woken
+ * by the state change) and then open(); or retrying open() every 200 us
+ * (SPIN), which keeps a vCPU busy while the scrub runs.
+ */
+enum { WAIT_POLL, WAIT_SPIN, NWAIT };
+
+static int next_open(int how)
+{
+	int fd;
+
+	for (;;) {
+		if (how == WAIT_POLL) {
+			int ret = accmem_wait_until_idle(accmem_dev_path(),
+							 IDLE_TIMEOUT_S * 1000);
+
+			if (ret)
+				return ret;
+		}
+		fd = accmem_open();
+		if (fd != -EBUSY)
+			return fd;
+		if (how == WAIT_SPIN)
+			usleep(200);
+	}
+}
+
+/*
  * One repetition of 4.: a contiguous allocation of @size, exported and
  * imported by the test importer; the importer fills it with zeros through
  * its vmap, with the routine and loop of accmem's scrub (memset() on RAM,
  * memset_io() on a BAR; ACCMEM_IMP_FILL); then the tenant closes
  * everything but the import, whose release is the last one: it starts the
  * scrub of the same memory (the module's counters time it) and the clock
- * of the turnover, which stops at the next successful open().
+ * of the turnover, which stops when next_open(@how) succeeds.
  * 0, or -errno (-EINVAL: the importer cannot vmap this memory).
  */
-static int scrub_once(uint64_t size, struct scrub_run *run)
+static int scrub_once(uint64_t size, int how, struct scrub_run *run)
 {
 	long long b0, t0us, b1, t1us;
 	int h, dmabuf, id, fd, ret;
@@ -407,11 +435,9 @@ static int scrub_once(uint64_t size, struct scrub_run *run)
 	ret = accmem_imp_release(imp_fd, id);
 	if (ret)
 		return ret;
-	while ((fd = accmem_open()) < 0) {
-		if (fd != -EBUSY)
-			return fd;
-		usleep(200);
-	}
+	fd = next_open(how);
+	if (fd < 0)
+		return fd;
 	run->turnover_ns = (accmem_now() - t0) * 1e9;
 	accmem_fd = fd;
 	b1 = accmem_sysfs_num("bytes_scrubbed");
@@ -424,34 +450,43 @@ static int scrub_once(uint64_t size, struct scrub_run *run)
 
 /*
  * 4. The limits of a scrub and of the turnover: @reps repetitions of
- * scrub_once(), so fill, scrub and turnover are interleaved in the same VM.
+ * scrub_once() with each way of waiting, alternating, so fill, scrub and
+ * turnover are interleaved in the same VM.
  * ratio scrub_limit = median scrub bandwidth / median fill bandwidth;
- * ratio turnover = median turnover per GiB / median fill time per GiB.
+ * ratio turnover = median turnover per GiB / median fill time per GiB;
+ * both with the WAIT_POLL repetitions (the fill from all of them).
  */
 static void bench_scrub_limit(uint64_t size, int reps, double *scrub_limit,
 			      double *turnover)
 {
-	double *fill = calloc(reps, sizeof(double));
-	double *fill_t = calloc(reps, sizeof(double));
-	double *scrub = calloc(reps, sizeof(double));
-	double *turn = calloc(reps, sizeof(double));
+	static const char *const how_name[NWAIT] = {
+		"asleep in poll() on state", "retrying open() every 200 us",
+	};
+	double *fill = calloc(2 * reps, sizeof(double));
+	double *fill_t = calloc(2 * reps, sizeof(double));
+	double *scrub[NWAIT], *turn[NWAIT];
 	double gib = size / (double)GiB;
-	struct summ f, ft, sc, tu;
-	char what[96];
-	int i, n = 0, ret = 0;
+	struct summ f, ft, sc[NWAIT], tu[NWAIT];
+	int i, how, n = 0, nh[NWAIT] = { 0 }, ret = 0;
+	char what[128];
 
 	*scrub_limit = -1;
 	*turnover = -1;
-	for (i = 0; i < reps && imp_fd >= 0; i++) {
+	for (how = 0; how < NWAIT; how++) {
+		scrub[how] = calloc(reps, sizeof(double));
+		turn[how] = calloc(reps, sizeof(double));
+	}
+	for (i = 0; i < 2 * reps && imp_fd >= 0; i++) {
 		struct scrub_run run;
 
-		ret = scrub_once(size, &run);
+		how = i % NWAIT;
+		ret = scrub_once(size, how, &run);
 		if (ret)
 			break;
 		fill[n] = size / MiB / (run.fill_ns / 1e9);
-		fill_t[n] = run.fill_ns / 1e6 / gib;
-		scrub[n] = run.scrub_mibs;
-		turn[n++] = run.turnover_ns / 1e6 / gib;
+		fill_t[n++] = run.fill_ns / 1e6 / gib;
+		scrub[how][nh[how]] = run.scrub_mibs;
+		turn[how][nh[how]++] = run.turnover_ns / 1e6 / gib;
 	}
 	if (imp_fd < 0)
 		fprintf(stderr, "scrub limit: no test importer\n");
@@ -460,29 +495,38 @@ static void bench_scrub_limit(uint64_t size, int reps, double *scrub_limit,
 			ret == -EINVAL ?
 			" (the importer's vmap: pci_vmap=allow on the PCI backend)" :
 			"");
-	if (ret || !n)
+	if (ret) {
+		memset(nh, 0, sizeof(nh));
 		n = 0;
+	}
 	reopen_idle();
-	sc = summarize(scrub, n);
 	f = summarize(fill, n);
-	tu = summarize(turn, n);
 	ft = summarize(fill_t, n);
-	snprintf(what, sizeof(what), "scrub %s (module counters)", size_name(size));
-	add_row1(what, "MiB/s", sc);
-	snprintf(what, sizeof(what), "in-kernel fill of the same memory, same routine");
+	snprintf(what, sizeof(what), "in-kernel fill of %s, the scrub's routine",
+		 size_name(size));
 	add_row1(what, "MiB/s", f);
-	snprintf(what, sizeof(what), "turnover %s: last release -> open, per GiB", size_name(size));
-	add_row1(what, "ms", tu);
-	snprintf(what, sizeof(what), "in-kernel fill, per GiB");
-	add_row1(what, "ms", ft);
-	if (n) {
-		*scrub_limit = sc.med / f.med;
-		*turnover = tu.med / ft.med;
+	for (how = 0; how < NWAIT; how++) {
+		sc[how] = summarize(scrub[how], nh[how]);
+		snprintf(what, sizeof(what),
+			 "scrub of the same memory, the bench %s", how_name[how]);
+		add_row1(what, "MiB/s", sc[how]);
+	}
+	add_row1("in-kernel fill, per GiB", "ms", ft);
+	for (how = 0; how < NWAIT; how++) {
+		tu[how] = summarize(turn[how], nh[how]);
+		snprintf(what, sizeof(what),
+			 "turnover (last release -> open) per GiB, %s",
+			 how_name[how]);
+		add_row1(what, "ms", tu[how]);
+		free(scrub[how]);
+		free(turn[how]);
+	}
+	if (nh[WAIT_POLL]) {
+		*scrub_limit = sc[WAIT_POLL].med / f.med;
+		*turnover = tu[WAIT_POLL].med / ft.med;
 	}
 	free(fill);
 	free(fill_t);
-	free(scrub);
-	free(turn);
 }
 
 /*
