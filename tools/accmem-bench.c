@@ -3,7 +3,8 @@
  * accmem-bench: accmem next to the kernel's own exporters (udmabuf and the
  * system dma-heap), measured in one run on one machine. Run by scripts/bench
  * inside the VM; needs root, an idle accmem device and the accmem_importer
- * test module (for attach/map timings). Exporters that are missing are
+ * test module (for attach/map timings, and the in-kernel fill the scrub and
+ * the turnover are compared with). Exporters that are missing are
  * reported as n/a.
  *
  *   accmem-bench [--quick] [--scrub-only] [--dev accmemN|/dev/accmemN]
