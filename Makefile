@@ -14,7 +14,11 @@
 #   make check                build and run the whole test suite in QEMU on
 #                             6.1, 6.12, 6.12-debug and latest (7.x)
 #   make demo                 boot the VM and show the device at work
-#   make lint                 checkpatch --strict, sparse, the man pages
+#   make lint                 checkpatch --strict, sparse, the man pages,
+#                             the documentation build
+#   make docs                 Documentation/ as HTML in build/docs (Sphinx
+#                             with the kernel's kernel-doc, from
+#                             linux-source-6.12 at build time)
 #   make bench                benchmarks against udmabuf and the system heap
 #   make install              the module (then depmod), libaccmem, its
 #                             headers, accmem.pc, accmemctl, man pages, the
@@ -62,7 +66,7 @@ UDEVRULESDIR ?= /etc/udev/rules.d
 INSTALL_MOD_DIR ?= extra
 DEPMOD ?= depmod
 
-.PHONY: all modules test-modules check check-debug demo lint bench install \
+.PHONY: all modules test-modules check check-debug demo lint docs bench install \
 	clean selftests user lib tools examples install-module install-user \
 	uninstall uninstall-module uninstall-user install-check
 
@@ -114,6 +118,9 @@ demo:
 
 lint:
 	scripts/lint
+
+docs:
+	scripts/docs
 
 bench:
 	scripts/bench

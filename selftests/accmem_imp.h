@@ -67,4 +67,19 @@ static inline int accmem_imp_remap(int imp, __u32 id)
 	return accmem_ioctl(imp, ACCMEM_IMP_REMAP, &id);
 }
 
+/*
+ * Zeroes @len bytes at @off of import @id through dma_buf_vmap() with the
+ * scrub's routine; @ns: how long it took. 0 or -errno.
+ */
+static inline int accmem_imp_fill(int imp, __u32 id, __u64 off, __u64 len,
+				  __u64 *ns)
+{
+	struct accmem_imp_fill a = { .id = id, .offset = off, .len = len };
+	int ret = accmem_ioctl(imp, ACCMEM_IMP_FILL, &a);
+
+	if (!ret && ns)
+		*ns = a.ns;
+	return ret;
+}
+
 #endif /* ACCMEM_IMP_H */

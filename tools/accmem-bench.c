@@ -3,7 +3,8 @@
  * accmem-bench: accmem next to the kernel's own exporters (udmabuf and the
  * system dma-heap), measured in one run on one machine. Run by scripts/bench
  * inside the VM; needs root, an idle accmem device and the accmem_importer
- * test module (for attach/map timings). Exporters that are missing are
+ * test module (for attach/map timings, and the in-kernel fill the scrub and
+ * the turnover are compared with). Exporters that are missing are
  * reported as n/a.
  *
  *   accmem-bench [--quick] [--scrub-only] [--dev accmemN|/dev/accmemN]
@@ -11,6 +12,10 @@
  * The device is --dev, else $ACCMEM_DEV, else /dev/accmem0 (as in the
  * selftests, whose helpers this uses: selftests/accmem_lib.h and
  * accmem_imp.h).
+ *
+ * Every timed figure is several repetitions, reported as median (min-max);
+ * where exporters are compared, their repetitions are interleaved (one
+ * round of each in turn), and a ratio divides medians.
  *
  * Prints a markdown table, then one line per ratio: "ratio NAME VALUE".
  * TCG times are only comparable within one run: only ratios mean anything.
@@ -41,20 +46,36 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-struct stat2 {
-	double median, p99;
+/* A figure's repetitions: n < 1 means not measured (n/a). */
+struct summ {
+	double min, med, max, p99;
+	int n;
 };
 
-static struct stat2 stats(double *v, int n)
+static const struct summ none = { -1, -1, -1, -1, 0 };
+
+/* Sorts @v. */
+static struct summ summarize(double *v, int n)
 {
-	struct stat2 s = { -1, -1 };
+	struct summ s = none;
 
 	if (n <= 0)
 		return s;
 	qsort(v, n, sizeof(*v), cmp_double);
-	s.median = v[n / 2];
+	s.n = n;
+	s.min = v[0];
+	s.max = v[n - 1];
+	s.med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 	s.p99 = v[(n * 99) / 100 >= n ? n - 1 : (n * 99) / 100];
 	return s;
+}
+
+/* A single value (a count, not a time). */
+static struct summ single(double x)
+{
+	struct summ s = { x, x, x, x, 1 };
+
+	return x < 0 ? none : s;
 }
 
 /* One buffer of each exporter: returns a dma-buf fd (and accmem handle). */
@@ -110,18 +131,26 @@ static int available(int exp)
 struct row {
 	const char *what;
 	const char *unit;
-	double v[NEXP];		/* < 0: n/a */
+	struct summ v[NEXP];
 };
 
 static struct row rows[64];
 static int nrows;
 
-static void add_row(const char *what, const char *unit, double *v)
+static void add_row(const char *what, const char *unit, const struct summ *v)
 {
 	rows[nrows].what = strdup(what);
 	rows[nrows].unit = unit;
 	memcpy(rows[nrows].v, v, sizeof(rows[nrows].v));
 	nrows++;
+}
+
+/* A row with accmem's figure only. */
+static void add_row1(const char *what, const char *unit, struct summ s)
+{
+	struct summ v[NEXP] = { s, none, none };
+
+	add_row(what, unit, v);
 }
 
 static const char *size_name(uint64_t s)
@@ -139,136 +168,174 @@ static const char *size_name(uint64_t s)
 	return b;
 }
 
-/* 1. alloc + export + close (create + close for the peers) */
-static void bench_export(uint64_t size, int iters, double *median)
+/*
+ * 1. alloc + export + close (create + close for the peers): @rounds
+ * rounds, each @iters operations of every exporter in turn.
+ */
+static void bench_export(uint64_t size, int rounds, int iters,
+			 struct summ *out)
 {
-	double *t = calloc(iters, sizeof(*t));
+	double *t[NEXP];
+	struct summ p99[NEXP];
+	int n[NEXP] = { 0 }, failed[NEXP] = { 0 };
 	char what[64];
-	double p99[NEXP];
-	int exp, i;
+	int exp, r, i;
 
-	for (exp = 0; exp < NEXP; exp++) {
-		median[exp] = -1;
-		p99[exp] = -1;
-		if (!available(exp))
-			continue;
-		for (i = 0; i < iters; i++) {
-			uint32_t h = 0;
-			double t0 = accmem_now();
-			int fd = make_buf(exp, size, &h);
+	for (exp = 0; exp < NEXP; exp++)
+		t[exp] = calloc(rounds * iters, sizeof(double));
+	for (r = 0; r < rounds; r++) {
+		for (exp = 0; exp < NEXP; exp++) {
+			if (!available(exp) || failed[exp])
+				continue;
+			for (i = 0; i < iters; i++) {
+				uint32_t h = 0;
+				double t0 = accmem_now();
+				int fd = make_buf(exp, size, &h);
 
-			if (fd < 0) {
-				fprintf(stderr, "%s %s: %s\n", exp_name[exp],
-					size_name(size), strerror(-fd));
-				break;
+				if (fd < 0) {
+					fprintf(stderr, "%s %s: %s\n",
+						exp_name[exp], size_name(size),
+						strerror(-fd));
+					failed[exp] = 1;
+					break;
+				}
+				drop_buf(exp, fd, h);
+				t[exp][n[exp]++] = (accmem_now() - t0) * 1e6;
 			}
-			drop_buf(exp, fd, h);
-			t[i] = (accmem_now() - t0) * 1e6;
-		}
-		if (i == iters) {
-			struct stat2 s = stats(t, iters);
-
-			median[exp] = s.median;
-			p99[exp] = s.p99;
 		}
 	}
-	snprintf(what, sizeof(what), "alloc+export+close %s, median", size_name(size));
-	add_row(what, "us", median);
+	for (exp = 0; exp < NEXP; exp++) {
+		out[exp] = failed[exp] ? none : summarize(t[exp], n[exp]);
+		p99[exp] = single(out[exp].p99);
+		free(t[exp]);
+	}
+	snprintf(what, sizeof(what), "alloc+export+close %s", size_name(size));
+	add_row(what, "us", out);
 	snprintf(what, sizeof(what), "alloc+export+close %s, p99", size_name(size));
 	add_row(what, "us", p99);
-	free(t);
 }
 
-/* 2. attach + map + unmap + detach through the test importer */
-static void bench_map(uint64_t size, int iters, double *median, double *segs)
+/*
+ * 2. attach + map + unmap + detach through the test importer: @rounds
+ * rounds, each @iters imports of every exporter's buffer in turn.
+ */
+static void bench_map(uint64_t size, int rounds, int iters, struct summ *out,
+		      double *segs)
 {
-	double *t = calloc(iters, sizeof(*t));
+	double *t[NEXP];
+	struct summ sv[NEXP];
+	int fd[NEXP], n[NEXP] = { 0 }, failed[NEXP] = { 0 };
+	uint32_t h[NEXP] = { 0 };
 	char what[64];
-	int exp, i;
+	int exp, r, i;
 
 	for (exp = 0; exp < NEXP; exp++) {
-		uint32_t h = 0;
-		int fd;
-
-		median[exp] = -1;
+		t[exp] = calloc(rounds * iters, sizeof(double));
 		segs[exp] = -1;
+		fd[exp] = -1;
 		if (!available(exp) || imp_fd < 0)
 			continue;
-		fd = make_buf(exp, size, &h);
-		if (fd < 0) {
+		fd[exp] = make_buf(exp, size, &h[exp]);
+		if (fd[exp] < 0)
 			fprintf(stderr, "%s %s: %s\n", exp_name[exp],
-				size_name(size), strerror(-fd));
-			continue;
-		}
-		for (i = 0; i < iters; i++) {
-			struct accmem_imp_import a;
-			double t0 = accmem_now();
-			int id = accmem_imp_import(imp_fd, fd, ACCMEM_IMP_DYN_PIN,
-						   0, &a);
-			int ret = id < 0 ? id : accmem_imp_release(imp_fd, id);
-
-			if (ret) {
-				fprintf(stderr, "%s %s: import: %s\n",
-					exp_name[exp], size_name(size),
-					strerror(-ret));
-				break;
-			}
-			t[i] = (accmem_now() - t0) * 1e6;
-			segs[exp] = a.nents;
-		}
-		if (i == iters)
-			median[exp] = stats(t, iters).median;
-		drop_buf(exp, fd, h);
+				size_name(size), strerror(-fd[exp]));
 	}
-	snprintf(what, sizeof(what), "attach+map+unmap %s, median", size_name(size));
-	add_row(what, "us", median);
+	for (r = 0; r < rounds; r++) {
+		for (exp = 0; exp < NEXP; exp++) {
+			if (fd[exp] < 0 || failed[exp])
+				continue;
+			for (i = 0; i < iters; i++) {
+				struct accmem_imp_import a;
+				double t0 = accmem_now();
+				int id = accmem_imp_import(imp_fd, fd[exp],
+							   ACCMEM_IMP_DYN_PIN,
+							   0, &a);
+				int ret = id < 0 ? id :
+					  accmem_imp_release(imp_fd, id);
+
+				if (ret) {
+					fprintf(stderr, "%s %s: import: %s\n",
+						exp_name[exp], size_name(size),
+						strerror(-ret));
+					failed[exp] = 1;
+					break;
+				}
+				t[exp][n[exp]++] = (accmem_now() - t0) * 1e6;
+				segs[exp] = a.nents;
+			}
+		}
+	}
+	for (exp = 0; exp < NEXP; exp++) {
+		out[exp] = fd[exp] < 0 || failed[exp] ? none :
+			   summarize(t[exp], n[exp]);
+		sv[exp] = single(segs[exp]);
+		if (fd[exp] >= 0)
+			drop_buf(exp, fd[exp], h[exp]);
+		free(t[exp]);
+	}
+	snprintf(what, sizeof(what), "attach+map+unmap %s", size_name(size));
+	add_row(what, "us", out);
 	snprintf(what, sizeof(what), "sg segments %s", size_name(size));
-	add_row(what, "", segs);
-	free(t);
+	add_row(what, "", sv);
 }
 
-/* 3. CPU bandwidth through the dma-buf mmap, bracketed by SYNC */
-static void bench_cpu(uint64_t size)
+/*
+ * 3. CPU bandwidth through the dma-buf mmap, bracketed by SYNC: @rounds
+ * rounds, each one write and one read of every exporter's buffer in turn.
+ */
+static void bench_cpu(uint64_t size, int rounds)
 {
-	double rd[NEXP], wr[NEXP];
+	double *wt[NEXP], *rt[NEXP];
+	struct summ wr[NEXP], rd[NEXP];
+	uint64_t *p[NEXP];
+	uint32_t h[NEXP] = { 0 };
+	int fd[NEXP], n[NEXP] = { 0 };
 	char what[64];
-	int exp, i;
+	int exp, r, i;
 
 	for (exp = 0; exp < NEXP; exp++) {
-		uint32_t h = 0;
-		uint64_t *p, sum = 0;
-		double t0;
-		int fd;
+		wt[exp] = calloc(rounds, sizeof(double));
+		rt[exp] = calloc(rounds, sizeof(double));
+		p[exp] = MAP_FAILED;
+		fd[exp] = available(exp) ? make_buf(exp, size, &h[exp]) : -1;
+		if (fd[exp] < 0)
+			continue;
+		p[exp] = accmem_mmap(fd[exp], size, PROT_READ | PROT_WRITE);
+		if (p[exp] != MAP_FAILED)
+			memset(p[exp], 0, size);	/* fault it in first */
+	}
+	for (r = 0; r < rounds; r++) {
+		for (exp = 0; exp < NEXP; exp++) {
+			uint64_t sum = 0;
+			double t0;
 
-		rd[exp] = -1;
-		wr[exp] = -1;
-		if (!available(exp))
-			continue;
-		fd = make_buf(exp, size, &h);
-		if (fd < 0)
-			continue;
-		p = accmem_mmap(fd, size, PROT_READ | PROT_WRITE);
-		if (p == MAP_FAILED) {
-			drop_buf(exp, fd, h);
-			continue;
+			if (p[exp] == MAP_FAILED)
+				continue;
+			t0 = accmem_now();
+			accmem_sync(fd[exp], DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE);
+			memset(p[exp], 0x5a, size);
+			accmem_sync(fd[exp], DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE);
+			wt[exp][n[exp]] = size / MiB / (accmem_now() - t0);
+
+			t0 = accmem_now();
+			accmem_sync(fd[exp], DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
+			for (i = 0; i < (int)(size / 8); i++)
+				sum += p[exp][i];
+			accmem_sync(fd[exp], DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
+			rt[exp][n[exp]++] = size / MiB / (accmem_now() - t0);
+			if (sum == 1)	/* keeps the read loop */
+				fputc(' ', stderr);
 		}
-		memset(p, 0, size);	/* fault everything in first */
-		t0 = accmem_now();
-		accmem_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE);
-		memset(p, 0x5a, size);
-		accmem_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE);
-		wr[exp] = size / MiB / (accmem_now() - t0);
-
-		t0 = accmem_now();
-		accmem_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
-		for (i = 0; i < (int)(size / 8); i++)
-			sum += p[i];
-		accmem_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
-		rd[exp] = size / MiB / (accmem_now() - t0);
-		if (sum == 1)	/* keeps the read loop */
-			fputc(' ', stderr);
-		munmap(p, size);
-		drop_buf(exp, fd, h);
+	}
+	for (exp = 0; exp < NEXP; exp++) {
+		wr[exp] = summarize(wt[exp], n[exp]);
+		rd[exp] = summarize(rt[exp], n[exp]);
+		if (p[exp] != MAP_FAILED)
+			munmap(p[exp], size);
+		if (fd[exp] >= 0)
+			drop_buf(exp, fd[exp], h[exp]);
+		free(wt[exp]);
+		free(rt[exp]);
 	}
 	snprintf(what, sizeof(what), "CPU write via mmap %s", size_name(size));
 	add_row(what, "MiB/s", wr);
@@ -276,105 +343,248 @@ static void bench_cpu(uint64_t size)
 	add_row(what, "MiB/s", rd);
 }
 
+/* Waits for the device to be idle and makes us its tenant again. */
+static int reopen_idle(void)
+{
+	if (accmem_fd >= 0)
+		close(accmem_fd);
+	accmem_fd = -1;
+	if (accmem_wait_idle(IDLE_TIMEOUT_S))
+		return -ETIMEDOUT;
+	accmem_fd = accmem_open();
+	return accmem_fd < 0 ? accmem_fd : 0;
+}
+
+struct scrub_run {
+	double fill_ns;		/* the importer's in-kernel fill of @size */
+	double scrub_mibs;	/* the scrub of the same memory, MiB/s */
+	double turnover_ns;	/* last release -> next open() succeeds */
+};
+
 /*
- * 4. scrub bandwidth (module counters) next to a user memset of the same
- * memory through the dma-buf mmap. Ends the tenancy: reopens afterwards.
+ * How the bench waits for the next tenancy: as a runtime should, asleep
+ * in libaccmem's accmem_wait_until_idle() (poll() on sysfs "state", woken
+ * by the state change) and then open(); or retrying open() every 200 us
+ * (SPIN), which keeps a vCPU busy while the scrub runs.
  */
-static double bench_scrub(uint64_t size, double *memset_bw)
+enum { WAIT_POLL, WAIT_SPIN, NWAIT };
+
+static int next_open(int how)
+{
+	int fd;
+
+	for (;;) {
+		if (how == WAIT_POLL) {
+			int ret = accmem_wait_until_idle(accmem_dev_path(),
+							 IDLE_TIMEOUT_S * 1000);
+
+			if (ret)
+				return ret;
+		}
+		fd = accmem_open();
+		if (fd != -EBUSY)
+			return fd;
+		if (how == WAIT_SPIN)
+			usleep(200);
+	}
+}
+
+/*
+ * One repetition of 4.: a contiguous allocation of @size, exported and
+ * imported by the test importer; the importer fills it with zeros through
+ * its vmap, with the routine and loop of accmem's scrub (memset() on RAM,
+ * memset_io() on a BAR; ACCMEM_IMP_FILL); then the tenant closes
+ * everything but the import, whose release is the last one: it starts the
+ * scrub of the same memory (the module's counters time it) and the clock
+ * of the turnover, which stops when next_open(@how) succeeds.
+ * 0, or -errno (-EINVAL: the importer cannot vmap this memory).
+ */
+static int scrub_once(uint64_t size, int how, struct scrub_run *run)
 {
 	long long b0, t0us, b1, t1us;
-	int h, dmabuf;
-	void *p;
-	double t;
-
-	/* no scrub of an earlier measurement may still be running */
-	close(accmem_fd);
-	if (accmem_wait_idle(IDLE_TIMEOUT_S))
-		return -1;
-	accmem_fd = accmem_open();
-	if (accmem_fd < 0)
-		return -1;
-	h = accmem_alloc(accmem_fd, size, 0, ACCMEM_ALLOC_CONTIGUOUS);
-	if (h < 0)
-		return -1;
-	dmabuf = accmem_export(accmem_fd, h, 0, size, O_RDWR);
-	if (dmabuf < 0)
-		return -1;
-	p = accmem_mmap(dmabuf, size, PROT_READ | PROT_WRITE);
-	if (p == MAP_FAILED)
-		return -1;
-	memset(p, 1, size);
-	t = accmem_now();
-	memset(p, 0, size);
-	*memset_bw = size / MiB / (accmem_now() - t);
-	munmap(p, size);
-
-	/* the dma-buf holds the memory: its release starts the scrub */
-	close(accmem_fd);
-	b0 = accmem_sysfs_num("bytes_scrubbed");
-	t0us = accmem_sysfs_num("scrub_time_us");
-	close(dmabuf);
-	if (accmem_wait_idle(IDLE_TIMEOUT_S))
-		return -1;
-	b1 = accmem_sysfs_num("bytes_scrubbed");
-	t1us = accmem_sysfs_num("scrub_time_us");
-	accmem_fd = accmem_open();
-	if (b1 - b0 != (long long)size || t1us <= t0us)
-		return -1;
-	return (b1 - b0) / (double)MiB / ((t1us - t0us) / 1e6);
-}
-
-/* 5. allocator: alloc+free latency with @live allocations held */
-static double bench_alloc_growth(int live)
-{
-	uint32_t *h = calloc(live, sizeof(*h));
-	int iters = quick ? 200 : 1000, i, n;
-	double *t = calloc(iters, sizeof(*t)), med = -1;
-
-	for (n = 0; n < live; n++) {
-		int ret = accmem_alloc(accmem_fd, 4096, 0, 0);
-
-		if (ret < 0)
-			goto out;
-		h[n] = ret;
-	}
-	for (i = 0; i < iters; i++) {
-		double t0 = accmem_now();
-
-		accmem_free(accmem_fd, accmem_alloc(accmem_fd, 4096, 0, 0));
-		t[i] = (accmem_now() - t0) * 1e6;
-	}
-	med = stats(t, iters).median;
-out:
-	for (i = 0; i < n; i++)
-		accmem_free(accmem_fd, h[i]);
-	free(h);
-	free(t);
-	return med;
-}
-
-/* 6. tenancy turnover: last dma-buf close -> next open() succeeds */
-static double bench_turnover(uint64_t size)
-{
-	int h, dmabuf, fd;
+	int h, dmabuf, id, fd, ret;
+	__u64 ns = 0;
 	double t0;
 
-	h = accmem_alloc(accmem_fd, size, 0, 0);
+	ret = reopen_idle();
+	if (ret)
+		return ret;
+	h = accmem_alloc(accmem_fd, size, 0, ACCMEM_ALLOC_CONTIGUOUS);
 	if (h < 0)
-		return -1;
-	dmabuf = accmem_export(accmem_fd, h, 0, size, 0);
+		return h;
+	dmabuf = accmem_export(accmem_fd, h, 0, size, O_RDWR | O_CLOEXEC);
 	if (dmabuf < 0)
-		return -1;
-	close(accmem_fd);
-	t0 = accmem_now();
+		return dmabuf;
+	id = accmem_imp_import(imp_fd, dmabuf, ACCMEM_IMP_DYN_PIN, 0, NULL);
 	close(dmabuf);
-	while ((fd = accmem_open()) < 0) {
-		if (fd != -EBUSY)
-			return -1;
-		usleep(200);
+	accmem_free(accmem_fd, h);
+	if (id < 0)
+		return id;
+	ret = accmem_imp_fill(imp_fd, id, 0, size, &ns);
+	if (ret) {
+		accmem_imp_release(imp_fd, id);
+		return ret;
 	}
+	run->fill_ns = ns;
+
+	/* the import is the last holder: its release starts the scrub */
+	close(accmem_fd);
+	accmem_fd = -1;
+	b0 = accmem_sysfs_num("bytes_scrubbed");
+	t0us = accmem_sysfs_num("scrub_time_us");
+	t0 = accmem_now();
+	ret = accmem_imp_release(imp_fd, id);
+	if (ret)
+		return ret;
+	fd = next_open(how);
+	if (fd < 0)
+		return fd;
+	run->turnover_ns = (accmem_now() - t0) * 1e9;
 	accmem_fd = fd;
-	return (accmem_now() - t0) * 1e3;
+	b1 = accmem_sysfs_num("bytes_scrubbed");
+	t1us = accmem_sysfs_num("scrub_time_us");
+	if (b1 - b0 != (long long)size || t1us <= t0us)
+		return -EIO;
+	run->scrub_mibs = (b1 - b0) / (double)MiB / ((t1us - t0us) / 1e6);
+	return 0;
+}
+
+/*
+ * 4. The limits of a scrub and of the turnover: @reps repetitions of
+ * scrub_once() with each way of waiting, alternating, so fill, scrub and
+ * turnover are interleaved in the same VM.
+ * ratio scrub_limit = median scrub bandwidth / median fill bandwidth;
+ * ratio turnover = median turnover per GiB / median fill time per GiB;
+ * both with the WAIT_POLL repetitions (the fill from all of them).
+ */
+static void bench_scrub_limit(uint64_t size, int reps, double *scrub_limit,
+			      double *turnover)
+{
+	static const char *const how_name[NWAIT] = {
+		"asleep in poll() on state", "retrying open() every 200 us",
+	};
+	double *fill = calloc(2 * reps, sizeof(double));
+	double *fill_t = calloc(2 * reps, sizeof(double));
+	double *scrub[NWAIT], *turn[NWAIT];
+	double gib = size / (double)GiB;
+	struct summ f, ft, sc[NWAIT], tu[NWAIT];
+	int i, how, n = 0, nh[NWAIT] = { 0 }, ret = 0;
+	char what[128];
+
+	*scrub_limit = -1;
+	*turnover = -1;
+	for (how = 0; how < NWAIT; how++) {
+		scrub[how] = calloc(reps, sizeof(double));
+		turn[how] = calloc(reps, sizeof(double));
+	}
+	for (i = 0; i < 2 * reps && imp_fd >= 0; i++) {
+		struct scrub_run run;
+
+		how = i % NWAIT;
+		ret = scrub_once(size, how, &run);
+		if (ret)
+			break;
+		fill[n] = size / MiB / (run.fill_ns / 1e9);
+		fill_t[n++] = run.fill_ns / 1e6 / gib;
+		scrub[how][nh[how]] = run.scrub_mibs;
+		turn[how][nh[how]++] = run.turnover_ns / 1e6 / gib;
+	}
+	if (imp_fd < 0)
+		fprintf(stderr, "scrub limit: no test importer\n");
+	else if (ret)
+		fprintf(stderr, "scrub limit: %s%s\n", strerror(-ret),
+			ret == -EINVAL ?
+			" (the importer's vmap: pci_vmap=allow on the PCI backend)" :
+			"");
+	if (ret) {
+		memset(nh, 0, sizeof(nh));
+		n = 0;
+	}
+	reopen_idle();
+	f = summarize(fill, n);
+	ft = summarize(fill_t, n);
+	snprintf(what, sizeof(what), "in-kernel fill of %s, the scrub's routine",
+		 size_name(size));
+	add_row1(what, "MiB/s", f);
+	for (how = 0; how < NWAIT; how++) {
+		sc[how] = summarize(scrub[how], nh[how]);
+		snprintf(what, sizeof(what),
+			 "scrub of the same memory, the bench %s", how_name[how]);
+		add_row1(what, "MiB/s", sc[how]);
+	}
+	add_row1("in-kernel fill, per GiB", "ms", ft);
+	for (how = 0; how < NWAIT; how++) {
+		tu[how] = summarize(turn[how], nh[how]);
+		snprintf(what, sizeof(what),
+			 "turnover (last release -> open) per GiB, %s",
+			 how_name[how]);
+		add_row1(what, "ms", tu[how]);
+		free(scrub[how]);
+		free(turn[how]);
+	}
+	if (nh[WAIT_POLL]) {
+		*scrub_limit = sc[WAIT_POLL].med / f.med;
+		*turnover = tu[WAIT_POLL].med / ft.med;
+	}
+	free(fill);
+	free(fill_t);
+}
+
+/*
+ * 5. allocator: alloc+free latency with 100, 10k and 100k live
+ * allocations, interleaved: @rounds rounds, each growing from 100 to 100k
+ * live (a batch at each step) and back.
+ */
+static void bench_alloc_growth(int rounds, struct summ *out)
+{
+	static const int lives[] = { 100, 10000, 100000 };
+	int iters = quick ? 100 : 300, live = 0, r, l, i, n[3] = { 0 };
+	uint32_t *h = calloc(lives[2], sizeof(*h));
+	double *t[3];
+
+	for (l = 0; l < 3; l++)
+		t[l] = calloc(rounds * iters, sizeof(double));
+	for (r = 0; r < rounds; r++) {
+		for (l = 0; l < 3; l++) {
+			for (; live < lives[l]; live++) {
+				int ret = accmem_alloc(accmem_fd, 4096, 0, 0);
+
+				if (ret < 0)
+					goto out;
+				h[live] = ret;
+			}
+			for (i = 0; i < iters; i++) {
+				double t0 = accmem_now();
+
+				accmem_free(accmem_fd,
+					    accmem_alloc(accmem_fd, 4096, 0, 0));
+				t[l][n[l]++] = (accmem_now() - t0) * 1e6;
+			}
+		}
+		for (; live > lives[0]; live--)
+			accmem_free(accmem_fd, h[live - 1]);
+	}
+out:
+	for (i = 0; i < live; i++)
+		accmem_free(accmem_fd, h[i]);
+	for (l = 0; l < 3; l++) {
+		out[l] = r == rounds ? summarize(t[l], n[l]) : none;
+		add_row1(l == 0 ? "alloc+free with 100 live" :
+			 l == 1 ? "alloc+free with 10k live" :
+			 "alloc+free with 100k live", "us", out[l]);
+		free(t[l]);
+	}
+	free(h);
+}
+
+static void print_cell(struct summ s)
+{
+	if (s.n < 1)
+		printf(" n/a |");
+	else if (s.n == 1 || s.min == s.max)
+		printf(" %.1f |", s.med);
+	else
+		printf(" %.1f (%.1f-%.1f) |", s.med, s.min, s.max);
 }
 
 static void print_table(void)
@@ -386,17 +596,15 @@ static void print_table(void)
 	printf("|---|---|---|---|---|---|---|\n");
 	for (i = 0; i < nrows; i++) {
 		printf("| %s | %s |", rows[i].what, rows[i].unit);
-		for (e = 0; e < NEXP; e++) {
-			if (rows[i].v[e] < 0)
-				printf(" n/a |");
-			else
-				printf(" %.1f |", rows[i].v[e]);
-		}
+		for (e = 0; e < NEXP; e++)
+			print_cell(rows[i].v[e]);
 		for (e = UDMABUF; e < NEXP; e++) {
-			if (rows[i].v[ACCMEM] < 0 || rows[i].v[e] <= 0)
+			if (rows[i].v[ACCMEM].n < 1 || rows[i].v[e].n < 1 ||
+			    rows[i].v[e].med <= 0)
 				printf(" n/a |");
 			else
-				printf(" %.2f |", rows[i].v[ACCMEM] / rows[i].v[e]);
+				printf(" %.2f |", rows[i].v[ACCMEM].med /
+				       rows[i].v[e].med);
 		}
 		printf("\n");
 	}
@@ -433,9 +641,8 @@ int main(int argc, char **argv)
 {
 	static const uint64_t exp_sizes[] = { 4 * KiB, 2 * MiB, 64 * MiB };
 	static const uint64_t map_sizes[] = { 4 * KiB, 2 * MiB, 64 * MiB, 1 * GiB };
-	double e_med[3][NEXP], m_med[4][NEXP], m_segs[4][NEXP];
-	double growth[3], scrub, memset_bw = -1, v[NEXP];
-	static const int lives[] = { 100, 10000, 100000 };
+	struct summ e_med[3][NEXP], m_med[4][NEXP], growth[3];
+	double m_segs[4][NEXP], scrub_limit, turnover;
 	struct accmem_info info;
 	int i, ret, scrub_only = 0;
 
@@ -469,69 +676,55 @@ int main(int argc, char **argv)
 	       info.backend == ACCMEM_BACKEND_PCI ? "pci" : "emu",
 	       (unsigned long long)info.mem_size / MiB);
 
+	imp_fd = open(ACCMEM_IMPORTER_DEV, O_RDWR | O_CLOEXEC);
 	if (!scrub_only) {
 		udmabuf_dev = open("/dev/udmabuf", O_RDWR | O_CLOEXEC);
 		heap_dev = open("/dev/dma_heap/system", O_RDONLY | O_CLOEXEC);
-		imp_fd = open(ACCMEM_IMPORTER_DEV, O_RDWR | O_CLOEXEC);
 		printf("peers: udmabuf %s, system heap %s, importer %s\n",
 		       udmabuf_dev >= 0 ? "yes" : "absent",
 		       heap_dev >= 0 ? "yes" : "absent",
 		       imp_fd >= 0 ? "yes" : "absent");
 
 		for (i = 0; i < 3; i++)
-			bench_export(exp_sizes[i], i == 2 ? (quick ? 10 : 40) :
-				     (quick ? 50 : 300), e_med[i]);
+			bench_export(exp_sizes[i], quick ? 5 : 10,
+				     i == 2 ? (quick ? 2 : 4) : (quick ? 10 : 30),
+				     e_med[i]);
 		for (i = 0; i < 4; i++) {
 			if (map_sizes[i] > info.mem_size) {
 				int e;
 
 				for (e = 0; e < NEXP; e++) {
-					m_med[i][e] = -1;
+					m_med[i][e] = none;
 					m_segs[i][e] = -1;
 				}
 				continue;
 			}
-			bench_map(map_sizes[i], i == 3 ? 5 : (quick ? 10 : 50),
+			bench_map(map_sizes[i], 5, i == 3 ? 1 : (quick ? 2 : 10),
 				  m_med[i], m_segs[i]);
 		}
-		bench_cpu(64 * MiB);
+		bench_cpu(64 * MiB, 5);
 	}
 
-	scrub = bench_scrub(info.mem_size / 2, &memset_bw);
-	v[ACCMEM] = scrub;
-	v[UDMABUF] = -1;
-	v[HEAP] = -1;
-	add_row("scrub bandwidth (module counters)", "MiB/s", v);
-	v[ACCMEM] = memset_bw;
-	add_row("memset of the same memory via mmap", "MiB/s", v);
+	bench_scrub_limit(info.mem_size / 2, quick ? 3 : 5, &scrub_limit,
+			  &turnover);
 
-	if (!scrub_only) {
-		for (i = 0; i < 3; i++) {
-			growth[i] = bench_alloc_growth(lives[i]);
-			v[ACCMEM] = growth[i];
-			add_row(i == 0 ? "alloc+free with 100 live" :
-				i == 1 ? "alloc+free with 10k live" :
-				"alloc+free with 100k live", "us", v);
-		}
-		v[ACCMEM] = bench_turnover(64 * MiB);
-		add_row("turnover 64 MiB: last close -> open", "ms", v);
-		v[ACCMEM] = bench_turnover(info.mem_size / 2);
-		add_row("turnover half the memory: last close -> open", "ms", v);
-	}
+	if (!scrub_only)
+		bench_alloc_growth(quick ? 2 : 3, growth);
 
 	print_table();
 	if (!scrub_only) {
-		print_ratio("export_4k", e_med[0][ACCMEM], e_med[0][UDMABUF]);
-		print_ratio("export_2m", e_med[1][ACCMEM], e_med[1][UDMABUF]);
-		print_ratio("export_64m", e_med[2][ACCMEM], e_med[2][UDMABUF]);
-		print_ratio("map_1g", m_med[3][ACCMEM], m_med[3][UDMABUF]);
+		print_ratio("export_4k", e_med[0][ACCMEM].med, e_med[0][UDMABUF].med);
+		print_ratio("export_2m", e_med[1][ACCMEM].med, e_med[1][UDMABUF].med);
+		print_ratio("export_64m", e_med[2][ACCMEM].med, e_med[2][UDMABUF].med);
+		print_ratio("map_1g", m_med[3][ACCMEM].med, m_med[3][UDMABUF].med);
 		if (m_segs[3][ACCMEM] < 0)
 			printf("ratio segments_1g n/a\n");
 		else
 			printf("ratio segments_1g %.0f\n", m_segs[3][ACCMEM]);
-		print_ratio("alloc_growth", growth[2], growth[0]);
+		print_ratio("alloc_growth", growth[2].med, growth[0].med);
 	}
-	print_ratio(info.backend == ACCMEM_BACKEND_PCI ? "scrub_pci" :
-		    "scrub_emu", scrub, memset_bw);
+	/* already quotients of medians */
+	print_ratio("scrub_limit", scrub_limit, 1);
+	print_ratio("turnover", turnover, 1);
 	return 0;
 }

@@ -14,12 +14,14 @@
 #include <linux/dma-resv.h>
 #include <linux/fs.h>
 #include <linux/iosys-map.h>
+#include <linux/ktime.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/pci.h>
 #include <linux/platform_device.h>
 #include <linux/scatterlist.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/xarray.h>
@@ -257,6 +259,71 @@ static int imp_ioctl_rw(struct xarray *imports, void __user *uarg)
 	return ret;
 }
 
+/* accmem_scrub()'s chunk (src/scrub.c): the fill runs the same loop. */
+#define IMP_FILL_CHUNK	SZ_16M
+
+/*
+ * What accmem's scrub does to each chunk: memset() on RAM (the emulated
+ * backend), memset_io() on I/O memory then wmb() and a read of the chunk's
+ * last word (the PCI backend: the read returns once the posted writes have
+ * reached the device).
+ */
+static void imp_fill(struct iosys_map *map, u64 offset, u64 len)
+{
+	u64 done = 0;
+
+	while (done < len) {
+		u64 n = min_t(u64, len - done, IMP_FILL_CHUNK);
+
+		if (map->is_iomem) {
+			void __iomem *p = map->vaddr_iomem + offset + done;
+
+			memset_io(p, 0, n);
+			/* drain the WC buffers, then wait for the writes */
+			wmb();
+			readl(p + n - sizeof(u32));
+		} else {
+			memset(map->vaddr + offset + done, 0, n);
+		}
+		done += n;
+		cond_resched();
+	}
+}
+
+static int imp_ioctl_fill(struct xarray *imports, void __user *uarg)
+{
+	struct accmem_imp_fill args;
+	struct imp_import *imp;
+	struct iosys_map map;
+	u64 end, t0;
+	int ret;
+
+	imp = accmem_test_obj_get(imports, &args, sizeof(args), &args.id,
+				  uarg);
+	if (IS_ERR(imp))
+		return PTR_ERR(imp);
+	if (args.flags || args.pad || !args.len ||
+	    check_add_overflow(args.offset, args.len, &end) ||
+	    end > imp->dmabuf->size)
+		return -EINVAL;
+
+	ret = accmem_test_vmap_unlocked(imp->dmabuf, &map);
+	if (ret)
+		return ret;
+	ret = dma_buf_begin_cpu_access(imp->dmabuf, DMA_TO_DEVICE);
+	if (!ret) {
+		t0 = ktime_get_ns();
+		imp_fill(&map, args.offset, args.len);
+		args.ns = ktime_get_ns() - t0;
+		args.iomem = map.is_iomem;
+		dma_buf_end_cpu_access(imp->dmabuf, DMA_TO_DEVICE);
+	}
+	accmem_test_vunmap_unlocked(imp->dmabuf, &map);
+	if (ret)
+		return ret;
+	return copy_to_user(uarg, &args, sizeof(args)) ? -EFAULT : 0;
+}
+
 static int imp_ioctl_state(struct xarray *imports, void __user *uarg)
 {
 	struct accmem_imp_state args;
@@ -368,6 +435,7 @@ static const struct accmem_test_ioctl imp_ioctls[] = {
 	{ ACCMEM_IMP_STATE, imp_ioctl_state },
 	{ ACCMEM_IMP_REMAP, imp_ioctl_remap },
 	{ ACCMEM_IMP_PAGE_REFS, imp_ioctl_page_refs },
+	{ ACCMEM_IMP_FILL, imp_ioctl_fill },
 	{ }
 };
 

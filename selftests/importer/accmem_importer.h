@@ -17,7 +17,9 @@
  * an importer does after move_notify; if that fails the import has no
  * mapping until the next REMAP that succeeds. %ACCMEM_IMP_PAGE_REFS takes
  * and drops a reference on each page of a physical range, as importers that
- * hold page references do.
+ * hold page references do. %ACCMEM_IMP_FILL times the fill with zeros of
+ * a range of an import through dma_buf_vmap() with the routine and loop
+ * accmem's scrub uses (the limit of a scrub, for the benchmark).
  */
 #ifndef _ACCMEM_IMPORTER_H
 #define _ACCMEM_IMPORTER_H
@@ -125,6 +127,34 @@ struct accmem_imp_page_refs {
 	__u64 taken;
 };
 
+/**
+ * struct accmem_imp_fill - zero a range through dma_buf_vmap(), timed
+ * @id: in: import id
+ * @flags: in: zero
+ * @offset: in: offset in the dma-buf
+ * @len: in: bytes, non-zero; @offset + @len inside the dma-buf
+ * @ns: out: nanoseconds (ktime) the fill took, the vmap and the CPU
+ *	access brackets not included
+ * @iomem: out: 1 if the dma-buf's kernel mapping is I/O memory (the fill
+ *	used memset_io(), then wmb() and a read-back of each chunk's last
+ *	word, as accmem's PCI scrub does), 0 for RAM (memset())
+ * @pad: zero
+ *
+ * The range is zeroed in chunks of 16 MiB with cond_resched() between
+ * them, as accmem_scrub() does. -EINVAL for non-zero @flags or @pad or a
+ * range outside the dma-buf; the dma-buf's vmap error (-EINVAL for PCI
+ * BAR memory unless accmem's pci_vmap is "allow" and the range contiguous).
+ */
+struct accmem_imp_fill {
+	__u32 id;
+	__u32 flags;
+	__u64 offset;
+	__u64 len;
+	__u64 ns;
+	__u32 iomem;
+	__u32 pad;
+};
+
 #define ACCMEM_IMP_MAGIC	0xAD
 #define ACCMEM_IMP_IMPORT	_IOWR(ACCMEM_IMP_MAGIC, 0, struct accmem_imp_import)
 #define ACCMEM_IMP_GET_SG	_IOWR(ACCMEM_IMP_MAGIC, 1, struct accmem_imp_sg)
@@ -133,5 +163,6 @@ struct accmem_imp_page_refs {
 #define ACCMEM_IMP_RELEASE	_IOW(ACCMEM_IMP_MAGIC, 4, __u32)
 #define ACCMEM_IMP_REMAP	_IOW(ACCMEM_IMP_MAGIC, 5, __u32)
 #define ACCMEM_IMP_PAGE_REFS	_IOWR(ACCMEM_IMP_MAGIC, 6, struct accmem_imp_page_refs)
+#define ACCMEM_IMP_FILL		_IOWR(ACCMEM_IMP_MAGIC, 10, struct accmem_imp_fill)
 
 #endif /* _ACCMEM_IMPORTER_H */

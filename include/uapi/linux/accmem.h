@@ -50,9 +50,13 @@
  */
 #define ACCMEM_UAPI_VERSION		3
 
-/** ACCMEM_BACKEND_EMU - device memory emulated with system RAM */
+/**
+ * ACCMEM_BACKEND_EMU - device memory emulated with system RAM
+ */
 #define ACCMEM_BACKEND_EMU		1
-/** ACCMEM_BACKEND_PCI - device memory is a PCI BAR (no struct pages) */
+/**
+ * ACCMEM_BACKEND_PCI - device memory is a PCI BAR (no struct pages)
+ */
 #define ACCMEM_BACKEND_PCI		2
 
 /**
@@ -60,7 +64,9 @@
  * capable importers (attachments without allow_peer2peer are refused)
  */
 #define ACCMEM_INFO_P2P_ONLY		(1U << 0)
-/** ACCMEM_INFO_CPU_WC - CPU mappings of the memory are write-combined */
+/**
+ * ACCMEM_INFO_CPU_WC - CPU mappings of the memory are write-combined
+ */
 #define ACCMEM_INFO_CPU_WC		(1U << 1)
 
 /**
@@ -218,13 +224,21 @@ struct accmem_ranges {
 /* Free in Documentation/userspace-api/ioctl/ioctl-number.rst. */
 #define ACCMEM_IOC_MAGIC	0xA8
 
-/** ACCMEM_IOC_INFO - describe the device; see &struct accmem_info */
+/**
+ * ACCMEM_IOC_INFO - describe the device; see &struct accmem_info
+ */
 #define ACCMEM_IOC_INFO		_IOR(ACCMEM_IOC_MAGIC, 0x00, struct accmem_info)
-/** ACCMEM_IOC_ALLOC - allocate device memory; see &struct accmem_alloc */
+/**
+ * ACCMEM_IOC_ALLOC - allocate device memory; see &struct accmem_alloc
+ */
 #define ACCMEM_IOC_ALLOC	_IOWR(ACCMEM_IOC_MAGIC, 0x01, struct accmem_alloc)
-/** ACCMEM_IOC_FREE - drop an allocation handle; see &struct accmem_free */
+/**
+ * ACCMEM_IOC_FREE - drop an allocation handle; see &struct accmem_free
+ */
 #define ACCMEM_IOC_FREE		_IOW(ACCMEM_IOC_MAGIC, 0x02, struct accmem_free)
-/** ACCMEM_IOC_EXPORT - export a range as a dma-buf; see &struct accmem_export */
+/**
+ * ACCMEM_IOC_EXPORT - export a range as a dma-buf; see &struct accmem_export
+ */
 #define ACCMEM_IOC_EXPORT	_IOWR(ACCMEM_IOC_MAGIC, 0x03, struct accmem_export)
 /**
  * ACCMEM_IOC_RANGES - the device address ranges of an allocation; see
