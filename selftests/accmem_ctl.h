@@ -157,18 +157,20 @@ struct accmem_holder_report {
 };
 
 /*
- * Starts a process named @comm that runs @fn(@arg, &val) and then waits
- * to be killed (accmem_holder_stop()), holding what @fn left open; with
- * @new_pidns in a new pid namespace (as its init). Returns its pid (ours
- * for it) with its report in @r, or -errno (-EINVAL: no pid namespaces).
+ * Starts a process named @comm that closes every fd but @keep (the
+ * tenant's device file stays ours), runs @fn(@arg, &val) and then waits
+ * to be killed (accmem_holder_stop(), or the end of the test), holding
+ * what @fn left open; with @new_pidns in a new pid namespace (as its
+ * init). Returns its pid (ours for it) with its report in @r, or -errno
+ * (-EINVAL: no pid namespaces).
  */
-static inline pid_t accmem_holder_start(const char *comm,
+static inline pid_t accmem_holder_start(const char *comm, int keep,
 					int (*fn)(void *arg,
 						  unsigned long long *val),
 					void *arg, int new_pidns,
 					struct accmem_holder_report *r)
 {
-	int p[2];
+	int p[2], fd;
 	pid_t pid;
 
 	if (pipe(p))
@@ -184,7 +186,11 @@ static inline pid_t accmem_holder_start(const char *comm,
 		return pid;
 	}
 	if (!pid) {
-		close(p[0]);
+		/* nothing of the test's but @keep, gone when the test is */
+		for (fd = 3; fd < 1024; fd++)
+			if (fd != keep && fd != p[1])
+				close(fd);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		prctl(PR_SET_NAME, comm);
 		r->val = 0;
 		r->err = fn(arg, &r->val);

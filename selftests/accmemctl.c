@@ -150,8 +150,8 @@ TEST(reclaim_wait_fd_holder)
 	EXPECT_EQ(ACCMEM_STATE_IDLE, accmem_state(accmem_dev_path()));
 
 	ASSERT_EQ(0, accmem_tenant_start(&t, SZ_1M, 0, 0));
-	pid = accmem_holder_start("accmem_fdhold", accmem_hold_fd, &t.dmabuf,
-				  0, &r);
+	pid = accmem_holder_start("accmem_fdhold", t.dmabuf, accmem_hold_fd,
+				  &t.dmabuf, 0, &r);
 	ASSERT_LT(0, pid);
 	ASSERT_EQ(0, r.err);
 	ASSERT_EQ(0, accmem_tenant_leave_held(&t));

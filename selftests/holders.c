@@ -101,7 +101,7 @@ TEST_F(holders, fd_holder)
 	struct accmem_holder_report r;
 	char comm[32];
 
-	self->pid[0] = accmem_holder_start("accmem_fdhold", accmem_hold_fd,
+	self->pid[0] = accmem_holder_start("accmem_fdhold", self->t.dmabuf, accmem_hold_fd,
 					   &self->t.dmabuf, 0, &r);
 	ASSERT_LT(0, self->pid[0]);
 	ASSERT_EQ(0, r.err);
@@ -135,7 +135,7 @@ TEST_F(holders, mapping_holder)
 {
 	struct accmem_holder_report r;
 
-	self->pid[0] = accmem_holder_start("accmem_maphold", hold_map,
+	self->pid[0] = accmem_holder_start("accmem_maphold", self->t.dmabuf, hold_map,
 					   &self->t.dmabuf, 0, &r);
 	ASSERT_LT(0, self->pid[0]);
 	ASSERT_EQ(0, r.err);
@@ -153,7 +153,7 @@ TEST_F(holders, other_pid_namespace)
 {
 	struct accmem_holder_report r;
 
-	self->pid[0] = accmem_holder_start("accmem_nshold", accmem_hold_fd,
+	self->pid[0] = accmem_holder_start("accmem_nshold", self->t.dmabuf, accmem_hold_fd,
 					   &self->t.dmabuf, 1, &r);
 	if (self->pid[0] == -EINVAL)
 		SKIP(return, "no pid namespaces (CONFIG_PID_NS)");
@@ -176,10 +176,10 @@ TEST_F(holders, json)
 	struct accmem_holder_report r[2];
 	char args[128];
 
-	self->pid[0] = accmem_holder_start("accmem_fdhold", accmem_hold_fd,
+	self->pid[0] = accmem_holder_start("accmem_fdhold", self->t.dmabuf, accmem_hold_fd,
 					   &self->t.dmabuf, 0, &r[0]);
 	ASSERT_LT(0, self->pid[0]);
-	self->pid[1] = accmem_holder_start("accmem_maphold", hold_map,
+	self->pid[1] = accmem_holder_start("accmem_maphold", self->t.dmabuf, hold_map,
 					   &self->t.dmabuf, 0, &r[1]);
 	ASSERT_LT(0, self->pid[1]);
 	ASSERT_EQ(0, r[0].err);
@@ -356,8 +356,8 @@ TEST_F(holders, rdma_mr)
 	ASSERT_EQ(0, ret);
 	host = aligned_alloc(pgsz(), pgsz());
 	ASSERT_NE(NULL, host);
-	self->pid[0] = accmem_holder_start("accmem_mrhold", hold_mr, host, 0,
-					   &r);
+	self->pid[0] = accmem_holder_start("accmem_mrhold", -1, hold_mr,
+					   host, 0, &r);
 	free(host);
 	ASSERT_LT(0, self->pid[0]);
 	if (r.err == -ENODEV) {
