@@ -289,9 +289,16 @@ static int name_cmp(const struct dirent **a, const struct dirent **b)
 	return strverscmp((*a)->d_name, (*b)->d_name);
 }
 
+/* accmemN, not the test modules' accmem_importer and the like */
 static int is_accmem(const struct dirent *d)
 {
-	return !strncmp(d->d_name, "accmem", 6);
+	const char *n = d->d_name + 6;
+
+	if (strncmp(d->d_name, "accmem", 6) || !*n)
+		return 0;
+	while (*n >= '0' && *n <= '9')
+		n++;
+	return !*n;
 }
 
 static int status(const char *dev, int json)
