@@ -31,10 +31,7 @@ static inline int accmem_ctl_as(const char *prefix, const char *args,
 {
 	const char *env = getenv("ACCMEMCTL");
 	char exe[PATH_MAX], bin[PATH_MAX + 32], cmd[PATH_MAX + 512];
-	size_t n = 0, r;
 	ssize_t l;
-	FILE *p;
-	int st;
 
 	if (env) {
 		snprintf(bin, sizeof(bin), "%s", env);
@@ -49,14 +46,7 @@ static inline int accmem_ctl_as(const char *prefix, const char *args,
 	if (access(bin, X_OK))
 		return -ENOENT;
 	snprintf(cmd, sizeof(cmd), "%s %s %s", prefix, bin, args);
-	p = popen(cmd, "r");
-	if (!p)
-		return -errno;
-	while (n < len - 1 && (r = fread(out + n, 1, len - 1 - n, p)) > 0)
-		n += r;
-	out[n] = 0;
-	st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -EINTR;
+	return accmem_run(cmd, out, len);
 }
 
 static inline int accmem_ctl(const char *args, char *out, size_t len)
