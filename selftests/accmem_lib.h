@@ -29,6 +29,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -94,6 +95,26 @@ static inline int accmem_read_file(const char *path, char *buf, size_t len)
 	buf[n] = 0;
 	buf[strcspn(buf, "\n")] = 0;
 	return 0;
+}
+
+/*
+ * Runs shell command @cmd; its exit status (-EINTR if it did not exit),
+ * its standard output in @out (at most @len - 1 bytes, NUL-terminated).
+ */
+static inline int accmem_run(const char *cmd, char *out, size_t len)
+{
+	size_t n = 0, r;
+	FILE *p;
+	int st;
+
+	p = popen(cmd, "r");
+	if (!p)
+		return -errno;
+	while (n < len - 1 && (r = fread(out + n, 1, len - 1 - n, p)) > 0)
+		n += r;
+	out[n] = 0;
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -EINTR;
 }
 
 /* Writes @s to a sysfs/debugfs file; returns 0 or -errno. */

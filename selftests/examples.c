@@ -23,9 +23,7 @@ static int run_example(struct __test_metadata *_metadata, const char *name,
 	const char *dir = getenv("ACCMEM_EXAMPLES");
 	char exe[PATH_MAX], path[PATH_MAX], bin[PATH_MAX + 64];
 	char cmd[PATH_MAX + 192], dev[64];
-	size_t n = 0, r;
 	ssize_t l;
-	FILE *p;
 	int st;
 
 	if (!dir) {
@@ -41,15 +39,9 @@ static int run_example(struct __test_metadata *_metadata, const char *name,
 		return -ENOENT;
 	snprintf(dev, sizeof(dev), "%s", accmem_dev_path());
 	snprintf(cmd, sizeof(cmd), "%s %s 2>&1", bin, basename(dev));
-	p = popen(cmd, "r");
-	if (!p)
-		return -errno;
-	while (n < len - 1 && (r = fread(out + n, 1, len - 1 - n, p)) > 0)
-		n += r;
-	out[n] = 0;
-	st = pclose(p);
+	st = accmem_run(cmd, out, len);
 	TH_LOG("%s:\n%s", name, out);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -EINTR;
+	return st;
 }
 
 /* The example's last line: why it stopped. */

@@ -8,8 +8,17 @@
  *				(INFO through an observer open, when the node
  *				is readable), and its live buffers, exports
  *				and importers (debugfs, when readable)
+ *   accmemctl holders [--json] [accmemN]
+ *				who holds the device's live exports: the
+ *				processes with an fd or a mapping, the
+ *				importing devices, the MRs on the RDMA
+ *				devices behind them (holders.c, rdma_mr.c)
  *   accmemctl wait-idle [--timeout SECONDS] [accmemN]
  *				wait until the device is idle
+ *   accmemctl reclaim [--wait [--timeout SECONDS]] [accmemN]
+ *				take the device back from its tenant
+ *				(sysfs "reclaim"); with --wait until idle,
+ *				else name what still holds it
  *   accmemctl demo [accmemN]	become the tenant for a moment: allocate,
  *				export, write through the dma-buf, close the
  *				device, then the dma-buf, and show the device
@@ -31,36 +40,38 @@
 
 #include <accmem/accmem.h>
 
+#include "accmemctl.h"
+
 #ifndef ACCMEM_PACKAGE_VERSION
 #define ACCMEM_PACKAGE_VERSION "unknown"
 #endif
 
-/* Exit status, accmemctl(8). */
-#define EXIT_OK		0
-#define EXIT_FAIL	1	/* an operation failed */
-#define EXIT_USAGE	2	/* bad command line */
-#define EXIT_NODEV	3	/* no such accmem device (module loaded?) */
-#define EXIT_TIMEOUT	4	/* wait-idle: not idle in time */
-
-#define SYSFS_MISC "/sys/class/misc"
-#define DEBUGFS "/sys/kernel/debug/accmem"
-
 static const char usage_text[] =
 	"Usage: accmemctl status [--json] [accmemN]\n"
+	"       accmemctl holders [--json] [accmemN]\n"
 	"       accmemctl wait-idle [--timeout SECONDS] [accmemN]\n"
+	"       accmemctl reclaim [--wait [--timeout SECONDS]] [accmemN]\n"
 	"       accmemctl demo [accmemN]\n"
 	"       accmemctl --help | --version\n"
 	"\n"
 	"  status     state, backend, memory and counters of every accmem\n"
 	"             device (or of accmemN), its live buffers and importers\n"
 	"             when debugfs is readable; --json for machines\n"
+	"  holders    who holds the live exports of accmemN (default accmem0):\n"
+	"             processes with an fd (pid, comm, fd) or a mapping, the\n"
+	"             importing devices, the owners of MRs on the RDMA devices\n"
+	"             behind them; root, in the initial pid namespace\n"
 	"  wait-idle  wait until accmemN (default accmem0) is idle, at most\n"
 	"             SECONDS (default: no limit)\n"
+	"  reclaim    take accmemN (default accmem0) back from its tenant\n"
+	"             (root); --wait until it is idle, at most SECONDS, then\n"
+	"             print what still holds it\n"
 	"  demo       become the tenant of accmemN for a moment and show the\n"
 	"             lifecycle: allocate, export, close, drain, scrub, idle\n"
 	"\n"
 	"Exit status: 0 success, 1 failure, 2 usage error, 3 no such accmem\n"
-	"device (module not loaded?), 4 wait-idle timed out.\n"
+	"device (module not loaded?), 4 wait-idle or reclaim --wait timed\n"
+	"out (reclaim: the remaining holders on stdout).\n"
 	"See accmemctl(8).\n";
 
 static int read_attr(const char *dev, const char *attr, char *buf, size_t len)
@@ -176,6 +187,8 @@ static void show_debugfs(const char *dev)
 
 static void show_text(const struct dev_status *s)
 {
+	struct holders h;
+
 	printf("%s: %s", s->name, s->state);
 	if (s->pid)
 		printf(" (tenant pid %llu)", s->pid);
@@ -194,10 +207,21 @@ static void show_text(const struct dev_status *s)
 		printf(" (%.0f MiB/s)", (s->scrubbed >> 20) / (s->scrub_us / 1e6));
 	printf(", last %llu us, %llu pending\n", s->last_scrub_us, s->pending);
 	show_debugfs(s->name);
+	if (!holders_get(s->name, &h)) {
+		printf("  holders\n");
+		holders_text(&h);
+		holders_free(&h);
+	}
 }
 
-/* The values are sysfs words and device names: no quoting needed but this. */
-static void json_str(const char *key, const char *v, const char *sep)
+/**
+ * json_str() - print "@key": "@v"@sep, @v as a JSON string
+ * @key: the key
+ * @v: the value: sysfs words, device and command names; control characters
+ *	are dropped, quotes and backslashes escaped
+ * @sep: what follows
+ */
+void json_str(const char *key, const char *v, const char *sep)
 {
 	printf("\"%s\": \"", key);
 	for (; *v; v++) {
@@ -211,6 +235,8 @@ static void json_str(const char *key, const char *v, const char *sep)
 
 static void show_json(const struct dev_status *s, int first)
 {
+	struct holders h;
+
 	printf("%s\n  {", first ? "" : ",");
 	json_str("name", s->name, ", ");
 	json_str("state", s->state, ", ");
@@ -232,6 +258,13 @@ static void show_json(const struct dev_status *s, int first)
 		       (unsigned long long)s->info.mem_free);
 		printf("\"flags\": %u, \"max_segment\": %llu", s->info.flags,
 		       (unsigned long long)s->info.max_segment);
+	}
+	printf(", \"holders\": ");
+	if (holders_get(s->name, &h)) {
+		printf("null");
+	} else {
+		holders_json(&h);
+		holders_free(&h);
 	}
 	printf("}");
 }
@@ -256,9 +289,16 @@ static int name_cmp(const struct dirent **a, const struct dirent **b)
 	return strverscmp((*a)->d_name, (*b)->d_name);
 }
 
+/* accmemN, not the test modules' accmem_importer and the like */
 static int is_accmem(const struct dirent *d)
 {
-	return !strncmp(d->d_name, "accmem", 6);
+	const char *n = d->d_name + 6;
+
+	if (strncmp(d->d_name, "accmem", 6) || !*n)
+		return 0;
+	while (*n >= '0' && *n <= '9')
+		n++;
+	return !*n;
 }
 
 static int status(const char *dev, int json)
@@ -373,23 +413,113 @@ static int demo(const char *dev)
 	return status_one(dev, 0, 1);
 }
 
+/* --timeout in milliseconds in *@ms (-1 without one); 0 or EXIT_USAGE. */
+static int parse_timeout(const char *timeout, int *ms)
+{
+	double s;
+	char *end;
+
+	*ms = -1;
+	if (!timeout)
+		return 0;
+	s = strtod(timeout, &end);
+	if (*end || end == timeout || s < 0 || s > INT_MAX / 1000) {
+		fprintf(stderr, "accmemctl: bad timeout '%s'\n", timeout);
+		return EXIT_USAGE;
+	}
+	*ms = s * 1000;
+	return 0;
+}
+
 static int wait_idle(const char *dev, const char *timeout)
 {
-	double s = -1;
-	char *end;
-	int ret;
+	int ms, ret;
 
-	if (timeout) {
-		s = strtod(timeout, &end);
-		if (*end || s < 0 || s > INT_MAX / 1000) {
-			fprintf(stderr, "accmemctl: bad timeout '%s'\n", timeout);
-			return EXIT_USAGE;
-		}
-	}
-	ret = accmem_wait_until_idle(dev, s < 0 ? -1 : (int)(s * 1000));
+	if (parse_timeout(timeout, &ms))
+		return EXIT_USAGE;
+	ret = accmem_wait_until_idle(dev, ms);
 	if (ret == -ETIMEDOUT) {
 		fprintf(stderr, "accmemctl: %s: not idle after %s s\n", dev,
 			timeout);
+		return EXIT_TIMEOUT;
+	}
+	return ret ? fail(dev, ret) : EXIT_OK;
+}
+
+static int holders(const char *dev, int json)
+{
+	struct holders h;
+	int ret = holders_get(dev, &h);
+
+	if (ret) {
+		fprintf(stderr, "accmemctl: %s: %s\n", dev, holders_strerror(ret));
+		return ret == -ENODEV ? EXIT_NODEV : EXIT_FAIL;
+	}
+	if (json) {
+		printf("{");
+		json_str("name", dev, ", ");
+		json_str("state", h.state, ", ");
+		printf("\"initial_pid_namespace\": %s, \"exports\": ",
+		       h.nested_pidns ? "false" : "true");
+		holders_json(&h);
+		printf("}\n");
+	} else {
+		printf("%s: %s\n", dev, h.state);
+		holders_text(&h);
+	}
+	holders_free(&h);
+	return EXIT_OK;
+}
+
+/* Writes 1 to the device's sysfs "reclaim"; 0 or an exit status. */
+static int start_reclaim(const char *dev)
+{
+	char path[512];
+	int fd, err;
+
+	snprintf(path, sizeof(path), SYSFS_MISC "/%s/state", dev);
+	if (access(path, F_OK)) {
+		fprintf(stderr, "accmemctl: %s: no such accmem device\n", dev);
+		return EXIT_NODEV;
+	}
+	snprintf(path, sizeof(path), SYSFS_MISC "/%s/reclaim", dev);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd >= 0 && write(fd, "1", 1) == 1) {
+		close(fd);
+		return EXIT_OK;
+	}
+	err = errno;
+	if (fd >= 0)
+		close(fd);
+	if (err == ENOENT)
+		fprintf(stderr, "accmemctl: %s: this accmem module cannot reclaim (no %s)\n",
+			dev, path);
+	else if (err == EACCES || err == EPERM)
+		fprintf(stderr, "accmemctl: %s: reclaim is for root only (%s)\n",
+			dev, path);
+	else
+		fprintf(stderr, "accmemctl: %s: %s\n", path, strerror(err));
+	return EXIT_FAIL;
+}
+
+static int reclaim(const char *dev, int wait, const char *timeout)
+{
+	int ms, ret;
+
+	if (timeout && !wait) {
+		fprintf(stderr, "accmemctl: --timeout needs --wait\n");
+		return EXIT_USAGE;
+	}
+	if (parse_timeout(timeout, &ms))
+		return EXIT_USAGE;
+	ret = start_reclaim(dev);
+	if (ret || !wait)
+		return ret;
+	ret = accmem_wait_until_idle(dev, ms);
+	if (ret == -ETIMEDOUT) {
+		fprintf(stderr, "accmemctl: %s: not idle after %s s; what still holds it:\n",
+			dev, timeout);
+		holders(dev, 0);
 		return EXIT_TIMEOUT;
 	}
 	return ret ? fail(dev, ret) : EXIT_OK;
@@ -404,7 +534,7 @@ static int usage(FILE *f, int ret)
 int main(int argc, char **argv)
 {
 	const char *cmd, *dev = NULL, *timeout = NULL;
-	int i, json = 0;
+	int i, json = 0, wait = 0;
 
 	if (argc < 2)
 		return usage(stderr, EXIT_USAGE);
@@ -418,11 +548,14 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	for (i = 2; i < argc; i++) {
-		if (!strcmp(argv[i], "--json") && !strcmp(cmd, "status")) {
+		if (!strcmp(argv[i], "--json") &&
+		    (!strcmp(cmd, "status") || !strcmp(cmd, "holders"))) {
 			json = 1;
 		} else if (!strcmp(argv[i], "--timeout") && i + 1 < argc &&
-			   !strcmp(cmd, "wait-idle")) {
+			   (!strcmp(cmd, "wait-idle") || !strcmp(cmd, "reclaim"))) {
 			timeout = argv[++i];
+		} else if (!strcmp(argv[i], "--wait") && !strcmp(cmd, "reclaim")) {
+			wait = 1;
 		} else if (!strcmp(argv[i], "--help")) {
 			return usage(stdout, EXIT_OK);
 		} else if (argv[i][0] != '-' && !dev) {
@@ -435,8 +568,12 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "status"))
 		return status(dev, json);
+	if (!strcmp(cmd, "holders"))
+		return holders(dev ? dev : "accmem0", json);
 	if (!strcmp(cmd, "wait-idle"))
 		return wait_idle(dev ? dev : "accmem0", timeout);
+	if (!strcmp(cmd, "reclaim"))
+		return reclaim(dev ? dev : "accmem0", wait, timeout);
 	if (!strcmp(cmd, "demo"))
 		return demo(dev ? dev : "accmem0");
 	fprintf(stderr, "accmemctl: unknown command '%s'\n", cmd);
