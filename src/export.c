@@ -318,13 +318,18 @@ static int accmem_dmabuf_cpu_access(struct dma_buf *dmabuf, bool for_cpu)
 	struct accmem_mapping *map;
 	struct accmem_attach *aa;
 
-	if (!adev->ops->sync)
-		return 0;
-
 	mutex_lock(&adev->objs_lock);
-	list_for_each_entry(aa, &exp->attachments, node)
+	/* An inert dma-buf has no memory to sync. */
+	if (!exp->buf) {
+		mutex_unlock(&adev->objs_lock);
+		return -ENODEV;
+	}
+	list_for_each_entry(aa, &exp->attachments, node) {
+		if (!adev->ops->sync)
+			break;
 		list_for_each_entry(map, &aa->mappings, node)
 			adev->ops->sync(map, for_cpu);
+	}
 	mutex_unlock(&adev->objs_lock);
 	return 0;
 }

@@ -33,6 +33,8 @@ struct imp_import {
 	struct sg_table *sgt;
 	u32 mode;
 	bool pinned;
+	bool vmapped;
+	struct iosys_map vmap;
 	atomic_t moves;
 };
 
@@ -65,6 +67,8 @@ static void imp_destroy(void *obj)
 {
 	struct imp_import *imp = obj;
 
+	if (imp->vmapped)
+		accmem_test_vunmap_unlocked(imp->dmabuf, &imp->vmap);
 	dma_resv_lock(imp->dmabuf->resv, NULL);
 	if (imp->sgt)
 		dma_buf_unmap_attachment(imp->attach, imp->sgt,
@@ -300,6 +304,31 @@ static int imp_ioctl_remap(struct xarray *imports, void __user *uarg)
 }
 
 /*
+ * A kernel mapping (dma_buf_vmap()) the import keeps until it is released,
+ * as importers that map a buffer once do. While it exists, the dma-buf
+ * core hands the same mapping to ACCMEM_IMP_RW without asking the
+ * exporter. Not serialised against other ioctls on the same import.
+ */
+static int imp_ioctl_vmap(struct xarray *imports, void __user *uarg)
+{
+	struct imp_import *imp;
+	int ret;
+	u32 id;
+
+	if (get_user(id, (u32 __user *)uarg))
+		return -EFAULT;
+	imp = xa_load(imports, id);
+	if (!imp)
+		return -ENOENT;
+	if (imp->vmapped)
+		return -EBUSY;
+	ret = accmem_test_vmap_unlocked(imp->dmabuf, &imp->vmap);
+	if (!ret)
+		imp->vmapped = true;
+	return ret;
+}
+
+/*
  * mmap() of the importer's file at offset id << PAGE_SHIFT maps import id
  * through dma_buf_mmap(), the way a DRM driver maps an imported GEM object:
  * with the vma of the importer's file, not the dma-buf's.
@@ -368,6 +397,7 @@ static const struct accmem_test_ioctl imp_ioctls[] = {
 	{ ACCMEM_IMP_STATE, imp_ioctl_state },
 	{ ACCMEM_IMP_REMAP, imp_ioctl_remap },
 	{ ACCMEM_IMP_PAGE_REFS, imp_ioctl_page_refs },
+	{ ACCMEM_IMP_VMAP, imp_ioctl_vmap },
 	{ }
 };
 

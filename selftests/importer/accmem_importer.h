@@ -17,7 +17,8 @@
  * an importer does after move_notify; if that fails the import has no
  * mapping until the next REMAP that succeeds. %ACCMEM_IMP_PAGE_REFS takes
  * and drops a reference on each page of a physical range, as importers that
- * hold page references do.
+ * hold page references do. %ACCMEM_IMP_VMAP takes a kernel mapping
+ * (dma_buf_vmap()) that the import keeps until it is released.
  */
 #ifndef _ACCMEM_IMPORTER_H
 #define _ACCMEM_IMPORTER_H
@@ -133,5 +134,6 @@ struct accmem_imp_page_refs {
 #define ACCMEM_IMP_RELEASE	_IOW(ACCMEM_IMP_MAGIC, 4, __u32)
 #define ACCMEM_IMP_REMAP	_IOW(ACCMEM_IMP_MAGIC, 5, __u32)
 #define ACCMEM_IMP_PAGE_REFS	_IOWR(ACCMEM_IMP_MAGIC, 6, struct accmem_imp_page_refs)
+#define ACCMEM_IMP_VMAP		_IOW(ACCMEM_IMP_MAGIC, 7, __u32)
 
 #endif /* _ACCMEM_IMPORTER_H */
