@@ -443,8 +443,10 @@ static void check_fresh(struct __test_metadata *_metadata, const char *name)
  * its memory stays reserved until the last holder goes, and the device
  * comes back scrubbed.
  */
+typedef FIXTURE_DATA(removal) removal_t;
+
 static void check_removed(struct __test_metadata *_metadata,
-			  FIXTURE_DATA(removal) *self)
+			  removal_t *self)
 {
 	EXPECT_EQ(0, wait_node(accmem_dev_path(), 0, 10));
 	check_revoked(_metadata, &self->t, self->imp, self->pin, self->move,

@@ -503,7 +503,7 @@ static void *race_worker(void *arg)
 	while (!atomic_load(&r->stop)) {
 		int d = accmem_export(r->t->fd, r->t->h, 0, SIZE,
 				      O_RDWR | O_CLOEXEC);
-		volatile char *p;
+		void *p;
 		int id;
 
 		if (d < 0)
@@ -511,7 +511,7 @@ static void *race_worker(void *arg)
 		p = accmem_mmap(d, SIZE, PROT_READ);
 		/* no read through p: reclaim may zap it meanwhile (SIGBUS) */
 		if (p != MAP_FAILED)
-			munmap((void *)p, SIZE);
+			munmap(p, SIZE);
 		if (r->imp >= 0) {
 			id = accmem_imp_import(r->imp, d, atomic_load(&r->ops) % 2 ?
 					       ACCMEM_IMP_DYN_PIN :

@@ -233,8 +233,8 @@ static const struct vm_operations_struct accmem_vm_ops = {
  * cannot be pinned through GUP; it is VM_DONTCOPY, so a forked child does
  * not inherit access to it. Pages are mapped at fault time, so that
  * accmem_export_revoke_locked() (reclaim, device memory gone) can take them
- * all back: after it, an access gets SIGBUS. Memory without struct pages (a PCI BAR) is only mapped while the
- * pci_mmap policy allows it: VFIO type1 maps such PFNMAP ranges into an
+ * all back: after it, an access gets SIGBUS. Memory without struct pages
+ * (a PCI BAR) is only mapped while the pci_mmap policy allows it: VFIO type1 maps such PFNMAP ranges into an
  * IOMMU without holding anything (Documentation/security.rst).
  *
  * Return: 0; -EINVAL for a private mapping; -EPERM when pci_mmap is
