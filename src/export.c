@@ -140,7 +140,7 @@ void accmem_export_revoke_locked(struct accmem_dmabuf *exp)
 	if (exp->revoked)
 		return;
 	mutex_lock(&adev->objs_lock);
-	exp->revoked = true;
+	WRITE_ONCE(exp->revoked, true);
 	idle = !exp->holds;
 	mutex_unlock(&adev->objs_lock);
 
@@ -300,12 +300,13 @@ static void accmem_dmabuf_release(struct dma_buf *dmabuf)
 	struct accmem_dmabuf *exp = dmabuf->priv;
 	struct accmem_device *adev = exp->adev;
 
-	/* Nobody holds the dma-buf: no fence can be added any more. */
-	cancel_work_sync(&exp->inert_work);
-	accmem_export_drop_buffer(exp);
+	/* Off the device's list first: no revocation queues the work after. */
 	mutex_lock(&adev->lock);
 	list_del(&exp->dev_node);
 	mutex_unlock(&adev->lock);
+	/* Nobody holds the dma-buf: no fence can be added any more. */
+	cancel_work_sync(&exp->inert_work);
+	accmem_export_drop_buffer(exp);
 	iput(exp->inode);
 	kfree(exp);
 	accmem_device_put(adev);
