@@ -6,6 +6,7 @@
  * again, no new importer attaches; dma-bufs nothing pins, maps or vmaps let
  * go of their memory at once (they stay open, inert), pinned importers,
  * vmaps and vgem GEM handles keep it ("reclaiming") until they let go,
+ * revocable pinned importers (7.1 on) are told and let go at once,
  * vgem fences are waited for; then the memory is scrubbed and the device
  * is idle while the old tenant still holds its files. Reclaiming an idle
  * device, or twice, does nothing more; reclaim races with the tenant's
@@ -302,6 +303,44 @@ TEST_F(reclaim, pinned_importer)
 	}
 	EXPECT_LE(scrubbed + SIZE, accmem_sysfs_num("bytes_scrubbed"));
 	accmem_expect_all_zero(_metadata);
+}
+
+/*
+ * A pinned importer that can be revoked (7.1 on: invalidate_mappings,
+ * dma_buf_attach_revocable()) is told, unmaps and unpins; then the memory
+ * goes while it is still attached.
+ */
+TEST_F(reclaim, revocable_pinned_importer)
+{
+	struct accmem_imp_seg seg;
+	struct accmem_imp_sg sg = { .count = 1, .segs = (uintptr_t)&seg };
+	struct accmem_imp_state st;
+	int id;
+
+	ASSERT_LE(0, importer(_metadata, &self->imp));
+	id = accmem_imp_import(self->imp, self->t.dmabuf,
+			       ACCMEM_IMP_DYN_PIN_REVOCABLE, 0, NULL);
+	if (id == -EOPNOTSUPP)
+		SKIP(return,
+		     "needs dma_buf_attach_revocable() (the dma-buf revoke protocol of Linux 7.1)");
+	ASSERT_LT(0, id);
+	ASSERT_EQ(0, accmem_imp_state(self->imp, id, &st));
+	EXPECT_EQ(1, st.pinned);
+	EXPECT_EQ(1, accmem_sysfs_num("pins"));
+
+	ASSERT_EQ(0, reclaim());
+	ASSERT_EQ(0, accmem_imp_state(self->imp, id, &st));
+	EXPECT_EQ(1, st.moves);
+	EXPECT_EQ(0, st.pinned);
+	sg.id = id;
+	EXPECT_EQ(-ENODATA, accmem_ioctl(self->imp, ACCMEM_IMP_GET_SG, &sg));
+	/* still attached, but nothing holds the memory */
+	ASSERT_EQ(0, accmem_wait_idle(60)) {
+		TH_LOG("still %s", state());
+	}
+	EXPECT_EQ(0, accmem_sysfs_num("pins"));
+	accmem_expect_all_zero(_metadata);
+	EXPECT_EQ(0, accmem_imp_release(self->imp, id));
 }
 
 /* A kernel vmap alone (a dynamic importer that unmapped) keeps it too. */

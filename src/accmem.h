@@ -287,12 +287,14 @@ struct accmem_buffer {
  * @ino: inode number of the dma-buf file (debugfs)
  * @node: in accmem_buffer.exports (objs_lock)
  * @attachments: struct accmem_attach of the importers (objs_lock)
- * @pins: attachments pinned now
+ * @pins: attachments pinned now (changed under objs_lock; an inert export
+ *	has none counted)
  * @revoked: reclaimed or its device's memory revoked: no new attachment,
  *	pin, mapping, vmap, mmap or CPU fault (set under the device's lock and
  *	objs_lock)
- * @holds: what keeps the memory while @revoked: pinned attachments, live
- *	mappings and vmaps, and those being made (objs_lock)
+ * @holds: what keeps the memory while @revoked: pinned attachments that
+ *	cannot be revoked, live mappings and vmaps, and those being made
+ *	(objs_lock)
  * @inert_work: lets go of the buffer once @revoked and nothing holds it,
  *	after the dma-buf's fences have signalled
  */
@@ -319,12 +321,16 @@ struct accmem_dmabuf {
  * @dev: the importing device
  * @mappings: struct accmem_mapping alive for this attachment (objs_lock)
  * @pins: pin depth (under the reservation lock); pinned while non-zero
+ * @pin_holds: the pin holds the export's memory (accmem_dmabuf.holds):
+ *	the importer cannot be revoked (not dma_buf_attach_revocable()); a
+ *	revocable one unmaps when told, and only its mappings hold the memory
  */
 struct accmem_attach {
 	struct list_head node;
 	struct device *dev;
 	struct list_head mappings;
 	unsigned int pins;
+	bool pin_holds;
 };
 
 /* main.c */

@@ -83,6 +83,7 @@ static void accmem_export_drop_buffer(struct accmem_dmabuf *exp)
 {
 	struct accmem_device *adev = exp->adev;
 	struct accmem_buffer *buf;
+	int pins = 0;
 
 	mutex_lock(&adev->objs_lock);
 	buf = exp->buf;
@@ -90,11 +91,15 @@ static void accmem_export_drop_buffer(struct accmem_dmabuf *exp)
 		WARN_ON_ONCE(exp->holds);
 		list_del(&exp->node);
 		exp->buf = NULL;
+		/* Revoked pinned importers that have not unpinned yet. */
+		pins = atomic_xchg(&exp->pins, 0);
 	}
 	mutex_unlock(&adev->objs_lock);
 	if (!buf)
 		return;
 
+	atomic64_sub((s64)pins * exp->length, &buf->ctx->pinned_bytes);
+	atomic_sub(pins, &adev->stats.pins);
 	atomic64_sub(exp->length, &buf->ctx->exported_bytes);
 	atomic_dec(&buf->ctx->live_exports);
 	atomic_dec(&adev->stats.live_exports);
@@ -124,10 +129,12 @@ static void accmem_export_inert_work(struct work_struct *work)
  * For reclaim and for device memory that went away. No new attachment,
  * pin, mapping, vmap or mmap; CPU mappings are zapped (faults check the
  * flag under the device's lock, so none is filled after this and a later
- * access gets SIGBUS); dynamic importers are told to unmap. Once nothing
- * pins, maps or vmaps the export, it lets go of its memory and becomes
+ * access gets SIGBUS); dynamic importers, and from 7.1 on pinned importers
+ * that are revocable (dma_buf_attach_revocable()), are told to unmap
+ * (dma_buf_invalidate_mappings()). Once nothing pins, maps or vmaps the
+ * export, it waits for its fences, lets go of its memory and becomes
  * inert: right away if nothing does now, else when the last of them goes.
- * Pinned attachments and vmaps cannot be revoked and keep the memory.
+ * Pinned attachments that cannot be revoked and vmaps keep the memory.
  *
  * Context: the device's lock held; takes the reservation lock.
  */
@@ -204,51 +211,70 @@ static void accmem_dmabuf_detach(struct dma_buf *dmabuf,
 /*
  * Pins nest: the importer's dma_buf_pin() and, without
  * CONFIG_DMABUF_MOVE_NOTIFY, the core's own pin around each mapping. What
- * is counted and charged is the attachment being pinned at all; a pinned
- * attachment holds the memory (accmem_export_hold()).
+ * is counted and charged is the attachment being pinned at all. A pinned
+ * attachment holds the memory (accmem_dmabuf.holds) unless its importer
+ * can be revoked (dma_buf_attach_revocable(), 7.1 on): that one unmaps when
+ * told, and its mappings hold the memory until it has.
  */
 static int accmem_dmabuf_pin(struct dma_buf_attachment *attach)
 {
 	struct accmem_dmabuf *exp = attach->dmabuf->priv;
+	struct accmem_device *adev = exp->adev;
 	struct accmem_attach *aa = attach->priv;
 	u64 limit = READ_ONCE(accmem_max_pin_bytes);
 	struct accmem_ctx *ctx;
+	int ret = -ENODEV;
 	s64 pinned;
 
 	dma_resv_assert_held(attach->dmabuf->resv);
 	if (aa->pins++)
 		return 0;
 
-	if (!accmem_export_hold(exp)) {
-		aa->pins--;
-		return -ENODEV;
-	}
+	mutex_lock(&adev->objs_lock);
+	if (exp->revoked)
+		goto err;
+	/* Not revoked: not inert either, the buffer is there. */
 	ctx = exp->buf->ctx;
 	pinned = atomic64_add_return(exp->length, &ctx->pinned_bytes);
 	if (limit && pinned > limit) {
 		atomic64_sub(exp->length, &ctx->pinned_bytes);
-		accmem_export_unhold(exp);
-		aa->pins--;
-		return -EDQUOT;
+		ret = -EDQUOT;
+		goto err;
 	}
+	aa->pin_holds = !accmem_dma_buf_attach_revocable(attach);
+	if (aa->pin_holds)
+		exp->holds++;
 	atomic_inc(&exp->pins);
-	atomic_inc(&exp->adev->stats.pins);
+	atomic_inc(&adev->stats.pins);
+	mutex_unlock(&adev->objs_lock);
 	return 0;
+
+err:
+	mutex_unlock(&adev->objs_lock);
+	aa->pins--;
+	return ret;
 }
 
 static void accmem_dmabuf_unpin(struct dma_buf_attachment *attach)
 {
 	struct accmem_dmabuf *exp = attach->dmabuf->priv;
+	struct accmem_device *adev = exp->adev;
 	struct accmem_attach *aa = attach->priv;
 
 	dma_resv_assert_held(attach->dmabuf->resv);
 	if (WARN_ON_ONCE(!aa->pins) || --aa->pins)
 		return;
 
-	atomic_dec(&exp->adev->stats.pins);
-	atomic_dec(&exp->pins);
-	atomic64_sub(exp->length, &exp->buf->ctx->pinned_bytes);
-	accmem_export_unhold(exp);
+	mutex_lock(&adev->objs_lock);
+	/* An inert export's pins were uncounted when it let go (revocable). */
+	if (exp->buf) {
+		atomic_dec(&adev->stats.pins);
+		atomic_dec(&exp->pins);
+		atomic64_sub(exp->length, &exp->buf->ctx->pinned_bytes);
+	}
+	if (aa->pin_holds)
+		accmem_export_unhold_locked(exp);
+	mutex_unlock(&adev->objs_lock);
 }
 
 static struct sg_table *accmem_dmabuf_map(struct dma_buf_attachment *attach,

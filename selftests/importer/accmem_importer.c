@@ -63,6 +63,30 @@ static const struct dma_buf_attach_ops imp_attach_ops = {
 	.ACCMEM_TEST_INVALIDATE_OP = imp_move_notify,
 };
 
+/*
+ * A revocable pinned importer (the RDMA core's revocable pinned umem):
+ * when told, it unmaps and unpins at once, under the reservation lock the
+ * core holds, and never maps again.
+ */
+static void imp_revoke(struct dma_buf_attachment *attach)
+{
+	struct imp_import *imp = attach->importer_priv;
+
+	dma_resv_assert_held(attach->dmabuf->resv);
+	atomic_inc(&imp->moves);
+	if (imp->sgt)
+		dma_buf_unmap_attachment(attach, imp->sgt, DMA_BIDIRECTIONAL);
+	imp->sgt = NULL;
+	if (imp->pinned)
+		dma_buf_unpin(attach);
+	imp->pinned = false;
+}
+
+static const struct dma_buf_attach_ops imp_revocable_ops = {
+	.allow_peer2peer = true,
+	.ACCMEM_TEST_INVALIDATE_OP = imp_revoke,
+};
+
 static void imp_destroy(void *obj)
 {
 	struct imp_import *imp = obj;
@@ -92,6 +116,9 @@ static struct dma_buf_attachment *imp_attach(struct imp_import *imp)
 	case ACCMEM_IMP_DYN_MOVE:
 		return dma_buf_dynamic_attach(imp->dmabuf, dev,
 					      &imp_attach_ops, imp);
+	case ACCMEM_IMP_DYN_PIN_REVOCABLE:
+		return dma_buf_dynamic_attach(imp->dmabuf, dev,
+					      &imp_revocable_ops, imp);
 	}
 	return ERR_PTR(-EINVAL);
 }
@@ -113,7 +140,8 @@ static int imp_map(struct imp_import *imp, u64 max_seg)
 	}
 
 	dma_resv_lock(imp->dmabuf->resv, NULL);
-	if (imp->mode == ACCMEM_IMP_DYN_PIN) {
+	if (imp->mode == ACCMEM_IMP_DYN_PIN ||
+	    imp->mode == ACCMEM_IMP_DYN_PIN_REVOCABLE) {
 		ret = dma_buf_pin(imp->attach);
 		if (ret)
 			goto err_resv;
@@ -147,8 +175,11 @@ static int imp_ioctl_import(struct xarray *imports, void __user *uarg)
 
 	if (copy_from_user(&args, uarg, sizeof(args)))
 		return -EFAULT;
-	if (args.mode > ACCMEM_IMP_DYN_MOVE)
+	if (args.mode > ACCMEM_IMP_DYN_PIN_REVOCABLE)
 		return -EINVAL;
+	if (args.mode == ACCMEM_IMP_DYN_PIN_REVOCABLE &&
+	    !ACCMEM_TEST_HAVE_REVOCABLE_PIN)
+		return -EOPNOTSUPP;
 
 	imp = kzalloc(sizeof(*imp), GFP_KERNEL);
 	if (!imp)

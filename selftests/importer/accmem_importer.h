@@ -11,6 +11,10 @@
  * %ACCMEM_IMP_DYN_MOVE: dynamic attach with a move_notify callback
  *                       (invalidate_mappings from 7.1 on), mapped under the
  *                       reservation lock without pinning (mlx5 path)
+ * %ACCMEM_IMP_DYN_PIN_REVOCABLE: pinned as %ACCMEM_IMP_DYN_PIN, with an
+ *                       invalidate_mappings callback that unmaps and
+ *                       unpins at once (the RDMA core's revocable pinned
+ *                       umem, 7.1 on: -EOPNOTSUPP before)
  *
  * An import holds its dma-buf until released or the importer file closes.
  * %ACCMEM_IMP_REMAP drops a dynamic import's mapping and maps it again, as
@@ -29,6 +33,7 @@
 #define ACCMEM_IMP_STATIC	0
 #define ACCMEM_IMP_DYN_PIN	1
 #define ACCMEM_IMP_DYN_MOVE	2
+#define ACCMEM_IMP_DYN_PIN_REVOCABLE	3
 
 /**
  * struct accmem_imp_import - import a dma-buf
