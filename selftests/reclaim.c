@@ -534,7 +534,7 @@ struct race {
 	atomic_int ops;
 };
 
-/* EXPORT, mmap and a read through it, import and release, close. */
+/* EXPORT, mmap and munmap, import and release, close. */
 static void *race_worker(void *arg)
 {
 	struct race *r = arg;

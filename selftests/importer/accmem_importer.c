@@ -310,17 +310,26 @@ static int imp_ioctl_state(struct xarray *imports, void __user *uarg)
  * What a dynamic importer does after move_notify: unmap, map again. Not
  * serialised against other ioctls on the same import: tests don't.
  */
-static int imp_ioctl_remap(struct xarray *imports, void __user *uarg)
+/* The import whose id (a u32) @uarg points to, or an ERR_PTR. */
+static struct imp_import *imp_by_id(struct xarray *imports,
+				    void __user *uarg)
 {
 	struct imp_import *imp;
-	struct sg_table *sgt;
 	u32 id;
 
 	if (get_user(id, (u32 __user *)uarg))
-		return -EFAULT;
+		return ERR_PTR(-EFAULT);
 	imp = xa_load(imports, id);
-	if (!imp)
-		return -ENOENT;
+	return imp ?: ERR_PTR(-ENOENT);
+}
+
+static int imp_ioctl_remap(struct xarray *imports, void __user *uarg)
+{
+	struct imp_import *imp = imp_by_id(imports, uarg);
+	struct sg_table *sgt;
+
+	if (IS_ERR(imp))
+		return PTR_ERR(imp);
 	if (imp->mode == ACCMEM_IMP_STATIC)
 		return -EINVAL;
 
@@ -342,15 +351,11 @@ static int imp_ioctl_remap(struct xarray *imports, void __user *uarg)
  */
 static int imp_ioctl_vmap(struct xarray *imports, void __user *uarg)
 {
-	struct imp_import *imp;
+	struct imp_import *imp = imp_by_id(imports, uarg);
 	int ret;
-	u32 id;
 
-	if (get_user(id, (u32 __user *)uarg))
-		return -EFAULT;
-	imp = xa_load(imports, id);
-	if (!imp)
-		return -ENOENT;
+	if (IS_ERR(imp))
+		return PTR_ERR(imp);
 	if (imp->vmapped)
 		return -EBUSY;
 	ret = accmem_test_vmap_unlocked(imp->dmabuf, &imp->vmap);
