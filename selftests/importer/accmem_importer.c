@@ -306,10 +306,6 @@ static int imp_ioctl_state(struct xarray *imports, void __user *uarg)
 	return copy_to_user(uarg, &args, sizeof(args)) ? -EFAULT : 0;
 }
 
-/*
- * What a dynamic importer does after move_notify: unmap, map again. Not
- * serialised against other ioctls on the same import: tests don't.
- */
 /* The import whose id (a u32) @uarg points to, or an ERR_PTR. */
 static struct imp_import *imp_by_id(struct xarray *imports,
 				    void __user *uarg)
@@ -323,6 +319,10 @@ static struct imp_import *imp_by_id(struct xarray *imports,
 	return imp ?: ERR_PTR(-ENOENT);
 }
 
+/*
+ * What a dynamic importer does after move_notify: unmap, map again. Not
+ * serialised against other ioctls on the same import: tests don't.
+ */
 static int imp_ioctl_remap(struct xarray *imports, void __user *uarg)
 {
 	struct imp_import *imp = imp_by_id(imports, uarg);
