@@ -133,6 +133,18 @@ static inline int accmem_sysfs(const char *attr, char *buf, size_t len)
 	return accmem_read_file(path, buf, len);
 }
 
+/*
+ * Writes @val to /sys/class/misc/<dev>/reclaim ("1" reclaims the device
+ * from its tenant); returns 0 or -errno.
+ */
+static inline int accmem_reclaim_write(const char *val)
+{
+	char path[256];
+
+	accmem_dev_file(path, sizeof(path), ACCMEM_SYSFS, "reclaim");
+	return accmem_write_file(path, val);
+}
+
 static inline long long accmem_sysfs_num(const char *attr)
 {
 	char buf[64];

@@ -477,15 +477,13 @@ TEST_F_TIMEOUT(removal, remove_revokes, 180)
  */
 TEST_F_TIMEOUT(removal, reclaim_while_removed, 180)
 {
-	char path[256];
 	int status;
 	pid_t pid;
 
-	accmem_dev_file(path, sizeof(path), ACCMEM_SYSFS, "reclaim");
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid) {
-		while (!accmem_write_file(path, "1"))
+		while (!accmem_reclaim_write("1"))
 			;
 		_exit(0);
 	}

@@ -28,18 +28,9 @@
 #define SEED 0x7ec1a1a5u
 #define SIZE (4 * SZ_1M)
 
-/* Writes @val to the device's reclaim attribute; 0 or -errno. */
-static int reclaim_write(const char *val)
-{
-	char path[256];
-
-	accmem_dev_file(path, sizeof(path), ACCMEM_SYSFS, "reclaim");
-	return accmem_write_file(path, val);
-}
-
 static int reclaim(void)
 {
-	return reclaim_write("1");
+	return accmem_reclaim_write("1");
 }
 
 /* The device's state, for messages and checks. */
@@ -134,11 +125,11 @@ TEST(only_one_is_accepted)
 	char path[256];
 	struct stat st;
 
-	EXPECT_EQ(-EINVAL, reclaim_write("0"));
-	EXPECT_EQ(-EINVAL, reclaim_write("2"));
-	EXPECT_EQ(-EINVAL, reclaim_write("yes"));
-	EXPECT_EQ(-EINVAL, reclaim_write("11"));
-	EXPECT_EQ(0, reclaim_write("1\n"));
+	EXPECT_EQ(-EINVAL, accmem_reclaim_write("0"));
+	EXPECT_EQ(-EINVAL, accmem_reclaim_write("2"));
+	EXPECT_EQ(-EINVAL, accmem_reclaim_write("yes"));
+	EXPECT_EQ(-EINVAL, accmem_reclaim_write("11"));
+	EXPECT_EQ(0, accmem_reclaim_write("1\n"));
 	accmem_dev_file(path, sizeof(path), ACCMEM_SYSFS, "reclaim");
 	ASSERT_EQ(0, stat(path, &st));
 	EXPECT_EQ(0200, st.st_mode & 0777);
