@@ -234,8 +234,9 @@ static const struct vm_operations_struct accmem_vm_ops = {
  * not inherit access to it. Pages are mapped at fault time, so that
  * accmem_export_revoke_locked() (reclaim, device memory gone) can take them
  * all back: after it, an access gets SIGBUS. Memory without struct pages
- * (a PCI BAR) is only mapped while the pci_mmap policy allows it: VFIO type1 maps such PFNMAP ranges into an
- * IOMMU without holding anything (Documentation/security.rst).
+ * (a PCI BAR) is only mapped while the pci_mmap policy allows it: VFIO
+ * type1 maps such PFNMAP ranges into an IOMMU without holding anything
+ * (Documentation/security.rst).
  *
  * Return: 0; -EINVAL for a private mapping; -EPERM when pci_mmap is
  * "deny" and the memory has no struct pages; -ENODEV when the export was
