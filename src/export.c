@@ -122,24 +122,6 @@ static void accmem_export_inert_work(struct work_struct *work)
 	accmem_export_drop_buffer(exp);
 }
 
-/*
- * Is any importer of @exp one that can be told to unmap: not pinned, or
- * pinned but revocable? Pinned importers that cannot be revoked are not
- * told (the RDMA core complains when its pinned umem is).
- */
-static bool accmem_export_revocable_importers(struct accmem_dmabuf *exp)
-{
-	struct accmem_attach *aa;
-	bool any = false;
-
-	dma_resv_assert_held(exp->dmabuf->resv);
-	mutex_lock(&exp->adev->objs_lock);
-	list_for_each_entry(aa, &exp->attachments, node)
-		any |= !aa->pins || !aa->pin_holds;
-	mutex_unlock(&exp->adev->objs_lock);
-	return any;
-}
-
 /**
  * accmem_export_revoke_locked() - cut every revocable access to an export
  * @exp: export of the device
@@ -171,8 +153,7 @@ void accmem_export_revoke_locked(struct accmem_dmabuf *exp)
 
 	unmap_mapping_range(exp->inode->i_mapping, 0, 0, 1);
 	dma_resv_lock(exp->dmabuf->resv, NULL);
-	if (accmem_export_revocable_importers(exp))
-		accmem_dma_buf_invalidate(exp->dmabuf);
+	accmem_dma_buf_invalidate(exp->dmabuf);
 	dma_resv_unlock(exp->dmabuf->resv);
 	if (idle)
 		queue_work(accmem_wq, &exp->inert_work);
