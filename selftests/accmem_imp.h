@@ -82,4 +82,10 @@ static inline int accmem_imp_fill(int imp, __u32 id, __u64 off, __u64 len,
 	return ret;
 }
 
+/* Takes a vmap that import @id keeps until released; 0 or -errno. */
+static inline int accmem_imp_vmap(int imp, __u32 id)
+{
+	return accmem_ioctl(imp, ACCMEM_IMP_VMAP, &id);
+}
+
 #endif /* ACCMEM_IMP_H */

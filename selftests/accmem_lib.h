@@ -23,6 +23,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,6 +152,18 @@ static inline int accmem_sysfs(const char *attr, char *buf, size_t len)
 
 	accmem_dev_file(path, sizeof(path), ACCMEM_SYSFS, attr);
 	return accmem_read_file(path, buf, len);
+}
+
+/*
+ * Writes @val to /sys/class/misc/<dev>/reclaim ("1" reclaims the device
+ * from its tenant); returns 0 or -errno.
+ */
+static inline int accmem_reclaim_write(const char *val)
+{
+	char path[256];
+
+	accmem_dev_file(path, sizeof(path), ACCMEM_SYSFS, "reclaim");
+	return accmem_write_file(path, val);
 }
 
 static inline long long accmem_sysfs_num(const char *attr)
@@ -478,6 +492,32 @@ static inline int accmem_test_module_open(const char *dev, const char *env,
 	}
 	fd = open(dev, O_RDWR | O_CLOEXEC);
 	return fd < 0 ? -errno : fd;
+}
+
+static sigjmp_buf accmem_sigbus_env;
+
+static inline void accmem_on_sigbus(int sig)
+{
+	siglongjmp(accmem_sigbus_env, 1);
+}
+
+/*
+ * 1 if reading @p gets SIGBUS (a revoked CPU mapping of a dma-buf), 0 if
+ * it reads. Not for several threads at once.
+ */
+static inline int accmem_read_faults(const __u32 *p)
+{
+	struct sigaction sa = { .sa_handler = accmem_on_sigbus }, old;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, &old);
+	if (sigsetjmp(accmem_sigbus_env, 1)) {
+		sigaction(SIGBUS, &old, NULL);
+		return 1;
+	}
+	(void)__atomic_load_n(p, __ATOMIC_RELAXED);
+	sigaction(SIGBUS, &old, NULL);
+	return 0;
 }
 
 static inline void accmem_fill(void *p, size_t len, __u32 seed)

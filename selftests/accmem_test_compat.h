@@ -51,6 +51,13 @@
 #define ACCMEM_TEST_INVALIDATE_OP	move_notify
 #endif
 
+/*
+ * The same 7.1 core revokes pinned importers that implement
+ * invalidate_mappings (dma_buf_attach_revocable()); before, none.
+ */
+#define ACCMEM_TEST_HAVE_REVOCABLE_PIN \
+	(LINUX_VERSION_CODE >= KERNEL_VERSION(7, 1, 0))
+
 /* Destroys one object of a device file. */
 typedef void (*accmem_test_destroy_fn)(void *obj);
 

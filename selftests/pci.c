@@ -2,15 +2,15 @@
 /*
  * accmem PCI BAR backend: unbinding the driver from, and removing, a
  * device with a live tenancy (a CPU mapping, a pinned and a dynamic
- * import by the accmem_importer test module), a rescan while the old
- * instance lives on, and independent devices. These need the PCI backend
+ * import by the accmem_importer test module), also while reclaim is
+ * written, a rescan while the old instance lives on, and independent
+ * devices. These need the PCI backend
  * (an ivshmem device in QEMU, or the hardware); on the emulated backend
  * they SKIP saying so. The removal tests put the device back as accmem0.
  */
 #include <dirent.h>
-#include <setjmp.h>
-#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "kselftest_harness.h"
 #include "accmem_lib.h"
@@ -88,29 +88,6 @@ static int bar_released(void *arg)
 static int wait_bar_released(__u64 start, double seconds)
 {
 	return accmem_poll(bar_released, &start, seconds);
-}
-
-static sigjmp_buf sigbus_env;
-
-static void on_sigbus(int sig)
-{
-	siglongjmp(sigbus_env, 1);
-}
-
-/* 1 if reading @p gets SIGBUS, 0 if it reads. */
-static int read_faults(const __u32 *p)
-{
-	struct sigaction sa = { .sa_handler = on_sigbus }, old;
-
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGBUS, &sa, &old);
-	if (sigsetjmp(sigbus_env, 1)) {
-		sigaction(SIGBUS, &old, NULL);
-		return 1;
-	}
-	(void)__atomic_load_n(p, __ATOMIC_RELAXED);
-	sigaction(SIGBUS, &old, NULL);
-	return 0;
 }
 
 /* The kernel log from now on, to read with kmsg_has(); fd or -errno. */
@@ -430,8 +407,8 @@ static void check_revoked(struct __test_metadata *_metadata,
 	struct accmem_imp_state st;
 	struct accmem_info info;
 
-	EXPECT_EQ(1, read_faults((__u32 *)t->map));
-	EXPECT_EQ(1, read_faults((__u32 *)(t->map + t->size) - 1));
+	EXPECT_EQ(1, accmem_read_faults((__u32 *)t->map));
+	EXPECT_EQ(1, accmem_read_faults((__u32 *)(t->map + t->size) - 1));
 	EXPECT_EQ(MAP_FAILED, accmem_mmap(t->dmabuf, t->size, PROT_READ));
 	EXPECT_EQ(ENODEV, errno);
 	EXPECT_EQ(-ENODEV, accmem_info(t->fd, &info));
@@ -461,9 +438,16 @@ static void check_fresh(struct __test_metadata *_metadata, const char *name)
 	EXPECT_EQ(0, accmem_wait_idle(60));
 }
 
-TEST_F_TIMEOUT(removal, remove_revokes, 180)
+/*
+ * The device was removed: everything but the pinned import is revoked;
+ * its memory stays reserved until the last holder goes, and the device
+ * comes back scrubbed.
+ */
+typedef FIXTURE_DATA(removal) removal_t;
+
+static void check_removed(struct __test_metadata *_metadata,
+			  removal_t *self)
 {
-	ASSERT_EQ(0, pci_remove(self->bdf));
 	EXPECT_EQ(0, wait_node(accmem_dev_path(), 0, 10));
 	check_revoked(_metadata, &self->t, self->imp, self->pin, self->move,
 		      self->bar);
@@ -479,6 +463,34 @@ TEST_F_TIMEOUT(removal, remove_revokes, 180)
 	/* back after a rescan, scrubbed: the tenant's data is gone */
 	ASSERT_EQ(0, restore(self->bdf, "accmem0"));
 	check_fresh(_metadata, "accmem0");
+}
+
+TEST_F_TIMEOUT(removal, remove_revokes, 180)
+{
+	ASSERT_EQ(0, pci_remove(self->bdf));
+	check_removed(_metadata, self);
+}
+
+/*
+ * Reclaim (sysfs reclaim, written in a loop by a child until the device
+ * and its attribute are gone) while the device is removed: the same end.
+ */
+TEST_F_TIMEOUT(removal, reclaim_while_removed, 180)
+{
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		while (!accmem_reclaim_write("1"))
+			;
+		_exit(0);
+	}
+	ASSERT_EQ(0, pci_remove(self->bdf));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	check_removed(_metadata, self);
 }
 
 TEST_F_TIMEOUT(removal, rescan_while_held, 180)

@@ -8,7 +8,8 @@
  * registers a dma-buf MR. The umem must cover exactly the requested range,
  * at the physical addresses accmem's debugfs lists for the buffer, and keep
  * the tenancy and its data alive after the tenant has gone, until it is
- * released; then the next tenant finds zeros. Kernels without that symbol
+ * released, also when the device is reclaimed; then the next tenant finds
+ * zeros. Kernels without that symbol
  * (before 6.12) skip these. User-space verbs are in rdma_verbs.c.
  *
  * rxe0 is set up when missing (accmem_rdma.h). ACCMEM_RDMA_PINNED names
@@ -273,6 +274,36 @@ TEST_F(umem, holds_tenancy)
 	EXPECT_EQ(0, rp_release(self->rp, id));
 	ASSERT_EQ(0, accmem_wait_idle(60));
 	EXPECT_EQ(0, accmem_sysfs_num("exports"));
+	EXPECT_EQ(0, accmem_sysfs_num("pins"));
+	accmem_expect_all_zero(_metadata);
+}
+
+/*
+ * Reclaim cannot revoke the RDMA core's pinned umem (its attachment has no
+ * invalidate_mappings): the NIC keeps the tenant's data untouched at its
+ * DMA addresses, the device is reclaiming until the MR goes.
+ */
+TEST_F(umem, reclaim_keeps_pinned)
+{
+	char *buf, state[32];
+	int id;
+
+	id = rp_import(self->rp, self->t.dmabuf, 0, SIZE, NULL);
+	ASSERT_LT(0, id);
+	ASSERT_EQ(0, accmem_reclaim_write("1"));
+	ASSERT_EQ(0, accmem_sysfs("state", state, sizeof(state)));
+	EXPECT_STREQ("reclaiming", state);
+	EXPECT_EQ(-EBUSY, accmem_open());
+	EXPECT_EQ(1, accmem_sysfs_num("pins"));
+
+	buf = malloc(SIZE);
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, rp_rw(self->rp, id, 0, 0, buf, SIZE));
+	EXPECT_EQ(-1, accmem_check(buf, SIZE, SEED));
+	free(buf);
+
+	EXPECT_EQ(0, rp_release(self->rp, id));
+	ASSERT_EQ(0, accmem_wait_idle(60));
 	EXPECT_EQ(0, accmem_sysfs_num("pins"));
 	accmem_expect_all_zero(_metadata);
 }

@@ -4,23 +4,36 @@
  *
  * Counted references point one way only:
  *
- *   device file --> accmem_file --> accmem_ctx --> accmem_device
- *                        |               ^
- *                        | handles       |
- *                        v               |
- *   dma-buf ------> accmem_buffer -------+
- *   (accmem_dmabuf)
+ *   device file --> accmem_file --> accmem_ctx ----------> accmem_device
+ *                                    |     ^                   ^
+ *                            handles |     |                   |
+ *                                    v     |                   |
+ *   dma-buf ------> accmem_dmabuf -> accmem_buffer             |
+ *                        |                                     |
+ *                        +-------------------------------------+
  *
- * The open device file owns its struct accmem_file: one reference on the
- * context and the handle table, each handle a reference on its buffer.
- * Every allocation (accmem_buffer) holds one reference on the context and
- * every exported dma-buf one on its buffer; the context holds one on the
- * device, as do the device's creator (a backend) until it removes the
- * device and the probe scrub until it is done. Nothing points back from a
- * context to a buffer or a file: the device's pointer to its context and
- * the lists debugfs walks (accmem_device.buffers and the lists hanging off
- * them) hold no reference; each object takes itself off them when it is
- * released.
+ * The open device file owns its struct accmem_file, which holds one
+ * reference on the context. The context owns the handle table, each handle
+ * a reference on its buffer: the handles belong to the tenancy, so that
+ * reclaim (accmem_device_reclaim()), which reaches the context from the
+ * device, can drop them without any pointer to the file.
+ *
+ * A context has two counts. @ref keeps the structure: held by the tenant's
+ * file and by the tenancy itself. @users is the tenancy: held by the file
+ * until it is closed or reclaimed (detached) and by every allocation
+ * (accmem_buffer) until it is scrubbed; when it drops to zero the tenancy
+ * ends (the device's pointer to the context is cleared, the device is
+ * idle) even while a reclaimed file still references the structure.
+ *
+ * Every exported dma-buf holds one reference on its buffer (until it is
+ * released, or made inert by reclaim) and one on the device of its own, so
+ * that an inert dma-buf can still take the device's locks. The context
+ * holds one on the device, as do the device's creator (a backend) until it
+ * removes the device and the probe scrub until it is done. Nothing points
+ * back from a context to a buffer or a file: the device's pointer to its
+ * context and the lists debugfs walks (accmem_device.buffers and the lists
+ * hanging off them) hold no reference; each object takes itself off them
+ * when it is released.
  */
 #ifndef _ACCMEM_H
 #define _ACCMEM_H
@@ -32,6 +45,7 @@
 #include <linux/list.h>
 #include <linux/miscdevice.h>
 #include <linux/mutex.h>
+#include <linux/rwsem.h>
 #include <linux/scatterlist.h>
 #include <linux/types.h>
 #include <linux/wait.h>
@@ -102,10 +116,12 @@ struct accmem_stats {
  * @ops: backend
  * @backend: backend private data
  * @mem_size: bytes of device memory
- * @lock: protects @ctx, @file_open, @probe_scrub, @gone, @revoked and
- *	@dmabufs (ioctls read @gone, the scrub, mmap, map and vmap read
- *	@revoked without it: see accmem_device_revoke()). Taken outside the
- *	dma-bufs' reservation locks, inside mmap_lock (CPU faults).
+ * @lock: protects @ctx, @file_open, @probe_scrub, @gone, @revoked,
+ *	@dmabufs and accmem_dmabuf.revoked (ioctls read @gone, the scrub,
+ *	mmap, map and vmap read @revoked without it: see
+ *	accmem_device_revoke()). Taken outside the dma-bufs' reservation
+ *	locks, inside mmap_lock (CPU faults) and inside a context's
+ *	ioctl_lock.
  * @ctx: current tenant, NULL when idle (not a reference: the context
  *	clears it when it is released)
  * @file_open: the tenant still has the device file open
@@ -160,9 +176,22 @@ struct accmem_device {
 
 /**
  * struct accmem_ctx - a tenancy
- * @ref: held by the open device file (struct accmem_file) and by every live
- *	buffer
+ * @ref: keeps the structure: held by the tenant's open device file (struct
+ *	accmem_file) and by the tenancy while @users is not zero
+ * @users: the tenancy: held by the device file until it is detached
+ *	(closed or reclaimed) and by every buffer until it is scrubbed; the
+ *	tenancy ends (accmem_device.ctx cleared) when it drops to zero
  * @adev: the device (holds a reference)
+ * @ioctl_lock: held for reading by every tenant ioctl, for writing to set
+ *	@reclaimed and @detached: no ioctl runs on a reclaimed tenancy
+ * @reclaimed: reclaim took the device back: tenant ioctls fail with
+ *	-ENODEV (written under @ioctl_lock and the device's lock)
+ * @detached: the file's handles and its @users reference are dropped
+ *	(file closed or tenancy reclaimed; under @ioctl_lock)
+ * @handles: uAPI handle -> struct accmem_buffer (holds a reference); the
+ *	xarray's own lock protects it
+ * @next_handle: where the cyclic search for a free handle starts (under
+ *	the handle table's lock)
  * @owner: thread group that opened the device (a reference; information
  *	only, shown in the reader's pid namespace)
  * @exported_bytes: bytes of all live dma-bufs of this tenancy
@@ -172,7 +201,13 @@ struct accmem_device {
  */
 struct accmem_ctx {
 	struct kref ref;
+	struct kref users;
 	struct accmem_device *adev;
+	struct rw_semaphore ioctl_lock;
+	bool reclaimed;
+	bool detached;
+	struct xarray handles;
+	u32 next_handle;
 	struct pid *owner;
 	atomic64_t exported_bytes;
 	atomic64_t pinned_bytes;
@@ -184,21 +219,17 @@ struct accmem_ctx {
  * struct accmem_file - an open device file (its file->private_data)
  * @adev: the device (an observer's file holds a reference of its own, a
  *	tenant's through its context)
- * @ctx: the tenancy the open started (holds a reference); NULL for an
- *	observer (opened O_RDONLY), which has no handles
- * @handles: uAPI handle -> struct accmem_buffer (holds a reference); the
- *	xarray's own lock protects it
- * @next_handle: where the cyclic search for a free handle starts (under
- *	the handle table's lock)
+ * @ctx: the tenancy the open started (holds a reference on the structure
+ *	and, until detached, one on the tenancy); NULL for an observer
+ *	(opened O_RDONLY), which has no handles
  *
- * The handles belong to the file, not to the tenancy: closing the file
- * drops them, then the file's reference on the context.
+ * The handles live in the context: closing the file, or reclaiming the
+ * tenancy, drops them and the file's hold on the tenancy, whichever comes
+ * first (accmem_ctx_detach()).
  */
 struct accmem_file {
 	struct accmem_device *adev;
 	struct accmem_ctx *ctx;
-	struct xarray handles;
-	u32 next_handle;
 };
 
 /**
@@ -245,7 +276,11 @@ struct accmem_buffer {
 
 /**
  * struct accmem_dmabuf - private data of one exported dma-buf
- * @buf: the buffer (holds a reference)
+ * @buf: the buffer (holds a reference); NULL once the dma-buf is inert
+ *	(reclaimed and let go of its memory). Written under objs_lock; read
+ *	under objs_lock, under the device's lock while @revoked is false, or
+ *	while the reader holds one of @holds
+ * @adev: the device (holds a reference, also while inert)
  * @dmabuf: the dma-buf
  * @inode: its file's inode (holds a reference: its mappings are zapped on
  *	revocation, even while the file is being released)
@@ -255,10 +290,20 @@ struct accmem_buffer {
  * @ino: inode number of the dma-buf file (debugfs)
  * @node: in accmem_buffer.exports (objs_lock)
  * @attachments: struct accmem_attach of the importers (objs_lock)
- * @pins: attachments pinned now
+ * @pins: attachments pinned now (changed under objs_lock; an inert export
+ *	has none counted)
+ * @revoked: reclaimed or its device's memory revoked: no new attachment,
+ *	pin, mapping, vmap, mmap or CPU fault (set under the device's lock and
+ *	objs_lock)
+ * @holds: what keeps the memory while @revoked: pinned attachments that
+ *	cannot be revoked, live mappings and vmaps, and those being made
+ *	(objs_lock)
+ * @inert_work: lets go of the buffer once @revoked and nothing holds it,
+ *	after the dma-buf's fences have signalled
  */
 struct accmem_dmabuf {
 	struct accmem_buffer *buf;
+	struct accmem_device *adev;
 	struct dma_buf *dmabuf;
 	struct inode *inode;
 	struct list_head dev_node;
@@ -268,6 +313,9 @@ struct accmem_dmabuf {
 	struct list_head node;
 	struct list_head attachments;
 	atomic_t pins;
+	bool revoked;
+	unsigned int holds;
+	struct work_struct inert_work;
 };
 
 /**
@@ -276,12 +324,16 @@ struct accmem_dmabuf {
  * @dev: the importing device
  * @mappings: struct accmem_mapping alive for this attachment (objs_lock)
  * @pins: pin depth (under the reservation lock); pinned while non-zero
+ * @pin_holds: the pin holds the export's memory (accmem_dmabuf.holds):
+ *	the importer cannot be revoked (not dma_buf_attach_revocable()); a
+ *	revocable one unmaps when told, and only its mappings hold the memory
  */
 struct accmem_attach {
 	struct list_head node;
 	struct device *dev;
 	struct list_head mappings;
 	unsigned int pins;
+	bool pin_holds;
 };
 
 /* main.c */
@@ -299,6 +351,7 @@ void accmem_device_put(struct accmem_device *adev);
 void accmem_device_get(struct accmem_device *adev);
 const char *accmem_device_state(struct accmem_device *adev);
 void accmem_device_state_changed(struct accmem_device *adev);
+void accmem_device_reclaim(struct accmem_device *adev);
 int accmem_uarg_in(const struct accmem_uarg *ua, void *kdata, size_t ksize);
 int accmem_uarg_out(const struct accmem_uarg *ua, const void *kdata,
 		    size_t ksize);
@@ -317,8 +370,11 @@ int accmem_ioctl_ranges(struct accmem_file *afile,
 int accmem_file_open(struct accmem_device *adev, bool tenant,
 		     struct accmem_file **out);
 void accmem_file_release(struct accmem_file *afile);
-void accmem_ctx_get(struct accmem_ctx *ctx);
-void accmem_ctx_put(struct accmem_ctx *ctx);
+void accmem_ctx_users_get(struct accmem_ctx *ctx);
+void accmem_ctx_users_put(struct accmem_ctx *ctx);
+int accmem_ctx_ioctl_begin(struct accmem_ctx *ctx);
+void accmem_ctx_ioctl_end(struct accmem_ctx *ctx);
+bool accmem_ctx_reclaim(struct accmem_ctx *ctx);
 
 /* alloc.c */
 int accmem_mm_init(struct accmem_device *adev);
@@ -383,7 +439,7 @@ struct accmem_buffer *accmem_buffer_lookup(struct accmem_file *afile,
 					   u32 handle);
 void accmem_buffer_get(struct accmem_buffer *buf);
 void accmem_buffer_put(struct accmem_buffer *buf);
-void accmem_file_drop_handles(struct accmem_file *afile);
+void accmem_ctx_drop_handles(struct accmem_ctx *ctx);
 
 /**
  * typedef accmem_phys_fn - called for each physically contiguous piece
@@ -404,6 +460,10 @@ void accmem_scrub(struct accmem_device *adev, u64 offset, u64 len);
 int accmem_ioctl_export(struct accmem_file *afile,
 			const struct accmem_uarg *ua);
 int accmem_export_range_check(u64 offset, u64 length, u64 size);
+void accmem_export_revoke_locked(struct accmem_dmabuf *exp);
+bool accmem_export_hold(struct accmem_dmabuf *exp);
+void accmem_export_unhold_locked(struct accmem_dmabuf *exp);
+void accmem_export_unhold(struct accmem_dmabuf *exp);
 
 /* mapping.c */
 struct accmem_mapping *accmem_mapping_create(struct accmem_dmabuf *exp,

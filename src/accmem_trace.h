@@ -93,7 +93,7 @@ DEFINE_EVENT(accmem_dmabuf, accmem_export,
 		      u64 offset, u64 length),
 	     TP_ARGS(dev, handle, ino, offset, length));
 
-/* The last user of a dma-buf let go of it. */
+/* The last user of a dma-buf let go of it (handle 0: reclaimed, inert). */
 DEFINE_EVENT(accmem_dmabuf, accmem_release,
 	     TP_PROTO(const char *dev, u32 handle, unsigned long ino,
 		      u64 offset, u64 length),

@@ -2,8 +2,9 @@
 /*
  * accmem: allocations (buffers), their handles and their release.
  *
- * A buffer is referenced by its handle in the open file's xarray and by
- * every dma-buf exported from it. When the last reference goes, a work item
+ * A buffer is referenced by its handle in the context's xarray and by
+ * every dma-buf exported from it (until that is released or made inert by
+ * reclaim). When the last reference goes, a work item
  * zeroes the memory and only then returns it to the allocator and drops the
  * buffer's reference on the context. So memory is never scrubbed while an
  * importer can still reach it, and never reused before it is scrubbed.
@@ -42,7 +43,7 @@ static void accmem_buffer_release_work(struct work_struct *work)
 	/* The context still holds the device. */
 	if (atomic_dec_and_test(&adev->scrubs_pending))
 		wake_up_all(&adev->scrub_wq);
-	accmem_ctx_put(ctx);
+	accmem_ctx_users_put(ctx);
 }
 
 static void accmem_buffer_release(struct kref *ref)
@@ -90,25 +91,28 @@ struct accmem_buffer *accmem_buffer_lookup(struct accmem_file *afile,
 {
 	struct accmem_buffer *buf;
 
-	xa_lock(&afile->handles);
-	buf = xa_load(&afile->handles, handle);
+	struct xarray *handles = &afile->ctx->handles;
+
+	xa_lock(handles);
+	buf = xa_load(handles, handle);
 	if (buf)
 		accmem_buffer_get(buf);
-	xa_unlock(&afile->handles);
+	xa_unlock(handles);
 	return buf;
 }
 
 /**
- * accmem_file_drop_handles() - drop every handle of an open file
- * @afile: the device file being released
+ * accmem_ctx_drop_handles() - drop every handle of a tenancy
+ * @ctx: the tenancy, detached from its file (closed or reclaimed): no
+ *	ioctl adds a handle any more
  */
-void accmem_file_drop_handles(struct accmem_file *afile)
+void accmem_ctx_drop_handles(struct accmem_ctx *ctx)
 {
 	struct accmem_buffer *buf;
 	unsigned long handle;
 
-	xa_for_each(&afile->handles, handle, buf) {
-		xa_erase(&afile->handles, handle);
+	xa_for_each(&ctx->handles, handle, buf) {
+		xa_erase(&ctx->handles, handle);
 		accmem_buffer_put(buf);
 	}
 }
@@ -193,7 +197,7 @@ static struct accmem_buffer *accmem_buffer_create(struct accmem_ctx *ctx,
 	accmem_mm_iter_init(&it, adev, &buf->blocks);
 	accmem_mm_iter_next(&it);
 	buf->dev_addr = it.offset;
-	accmem_ctx_get(ctx);
+	accmem_ctx_users_get(ctx);
 	buf->ctx = ctx;
 
 	mutex_lock(&adev->objs_lock);
@@ -228,6 +232,7 @@ err_uncharge:
 int accmem_ioctl_alloc(struct accmem_file *afile,
 		       const struct accmem_uarg *ua)
 {
+	struct xarray *handles = &afile->ctx->handles;
 	struct accmem_buffer *buf;
 	struct accmem_alloc args;
 	u32 handle;
@@ -246,13 +251,12 @@ int accmem_ioctl_alloc(struct accmem_file *afile,
 		return PTR_ERR(buf);
 	args.dev_addr = buf->dev_addr;
 
-	xa_lock(&afile->handles);
-	ret = __xa_alloc_cyclic(&afile->handles, &handle, buf,
-				ACCMEM_HANDLE_LIMIT, &afile->next_handle,
-				GFP_KERNEL_ACCOUNT);
+	xa_lock(handles);
+	ret = __xa_alloc_cyclic(handles, &handle, buf, ACCMEM_HANDLE_LIMIT,
+				&afile->ctx->next_handle, GFP_KERNEL_ACCOUNT);
 	if (ret >= 0)	/* 1: the numbers wrapped around */
 		buf->handle = handle;
-	xa_unlock(&afile->handles);
+	xa_unlock(handles);
 	if (ret < 0) {
 		accmem_buffer_put(buf);
 		return ret;
@@ -263,7 +267,7 @@ int accmem_ioctl_alloc(struct accmem_file *afile,
 
 	args.handle = handle;
 	if (accmem_uarg_out(ua, &args, sizeof(args))) {
-		if (xa_cmpxchg(&afile->handles, handle, buf, NULL, 0) == buf)
+		if (xa_cmpxchg(handles, handle, buf, NULL, 0) == buf)
 			accmem_buffer_put(buf);
 		return -EFAULT;
 	}
@@ -292,7 +296,7 @@ int accmem_ioctl_free(struct accmem_file *afile, const struct accmem_uarg *ua)
 	if (!args.handle)
 		return -ENOENT;
 
-	buf = xa_erase(&afile->handles, args.handle);
+	buf = xa_erase(&afile->ctx->handles, args.handle);
 	if (!buf)
 		return -ENOENT;
 	trace_accmem_free(afile->adev->name, args.handle, buf->size,

@@ -43,6 +43,18 @@ static inline void accmem_vm_flags_set(struct vm_area_struct *vma,
 #define accmem_dma_buf_invalidate	dma_buf_move_notify
 #endif
 
+/*
+ * The revoke protocol of the same dma-buf core (7.1 on): a pinned
+ * attachment whose importer implements invalidate_mappings unmaps within
+ * bounded time when told (dma_buf_attach_revocable()). Before, no pinned
+ * importer can be revoked.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(7, 1, 0)
+#define accmem_dma_buf_attach_revocable	dma_buf_attach_revocable
+#else
+#define accmem_dma_buf_attach_revocable(attach)	((void)(attach), false)
+#endif
+
 /* The same for clearing flags: vm_flags_clear() from 6.3. */
 static inline void accmem_vm_flags_clear(struct vm_area_struct *vma,
 					 unsigned long flags)

@@ -3,25 +3,37 @@
  * accmem: the single-tenant context and the open device file.
  *
  * A device has at most one context. An open() for writing creates it when
- * the device is idle, together with the open file's own object (struct accmem_file: the
- * file's reference on the context and the handle table). The context lives
- * until the device file is closed *and* every allocation of the tenancy has
- * been released (which requires every dma-buf exported from it to be gone)
- * and scrubbed. Until then open() fails with -EBUSY, so no other tenant can
- * ever see memory an importer may still access.
+ * the device is idle, together with the open file's own object (struct
+ * accmem_file: the file's reference on the context). The context owns the
+ * handle table. The tenancy lasts until the device file is detached from
+ * it (closed, or the tenancy reclaimed) *and* every allocation of the
+ * tenancy has been released (which requires every dma-buf exported from it
+ * to be gone or inert) and scrubbed. Until then open() fails with -EBUSY,
+ * so no other tenant can ever see memory an importer may still access.
+ *
+ * Why the handles moved from the file into the context: reclaim starts
+ * from the device (sysfs) and must drop the tenant's handles while the
+ * tenant still holds its file. The device points to its context (no
+ * reference); the context must not point to the file. With the handles in
+ * the context, reclaim reaches them along device -> context, and the file
+ * keeps pointing one way, to the context. After reclaim the file still
+ * references the context structure (@ref), which stays allocated until the
+ * file is closed, but no longer holds the tenancy (@users): the device
+ * goes idle without waiting for the old tenant to close its file.
  *
  * An open() without FMODE_WRITE (O_RDONLY) is an observer: its accmem_file
  * has no context and no handles, holds only a device reference, and
  * neither needs nor blocks a tenancy.
  *
- * The file's handles reference buffers, buffers reference the context, and
- * nothing references the file: closing it drops the handles and then its
- * reference on the context, with no cycle to break.
+ * The context's handles reference buffers, buffers reference the context's
+ * tenancy, and nothing references the file: closing it drops the handles
+ * and then its hold on the tenancy, with no cycle to break.
  *
  * Copyright (C) 2026 The accmem authors
  */
 #include <linux/lockdep.h>
 #include <linux/pid.h>
+#include <linux/rwsem.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 
@@ -40,7 +52,13 @@ static int accmem_ctx_create(struct accmem_device *adev,
 	if (!ctx)
 		return -ENOMEM;
 
+	/* One reference for the file, one for the tenancy. */
 	kref_init(&ctx->ref);
+	kref_get(&ctx->ref);
+	/* The file's hold on the tenancy, until it is detached. */
+	kref_init(&ctx->users);
+	init_rwsem(&ctx->ioctl_lock);
+	xa_init_flags(&ctx->handles, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
 	ctx->owner = get_task_pid(current, PIDTYPE_TGID);
 	ctx->adev = adev;
 
@@ -116,55 +134,142 @@ int accmem_file_open(struct accmem_device *adev, bool tenant,
 		return ret;
 	}
 	afile->adev = adev;
-	xa_init_flags(&afile->handles, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
 	*out = afile;
 	return 0;
+}
+
+/*
+ * Detaches the file from the tenancy, once: closing the file and reclaiming
+ * the tenancy both come here, and the first one drops the handles and the
+ * file's hold on the tenancy. With @reclaim, also marks the tenancy
+ * reclaimed: once the write lock is dropped no tenant ioctl runs on it.
+ * Return: whether the tenancy was newly reclaimed (@reclaim only).
+ */
+static bool accmem_ctx_detach(struct accmem_ctx *ctx, bool reclaim)
+{
+	struct accmem_device *adev = ctx->adev;
+	bool detach, reclaimed = false;
+
+	down_write(&ctx->ioctl_lock);
+	if (reclaim && !ctx->reclaimed) {
+		mutex_lock(&adev->lock);
+		WRITE_ONCE(ctx->reclaimed, true);
+		mutex_unlock(&adev->lock);
+		reclaimed = true;
+	}
+	detach = !ctx->detached;
+	ctx->detached = true;
+	up_write(&ctx->ioctl_lock);
+
+	if (detach) {
+		accmem_ctx_drop_handles(ctx);
+		mutex_lock(&adev->lock);
+		adev->file_open = false;
+		mutex_unlock(&adev->lock);
+		accmem_device_state_changed(adev);
+		accmem_ctx_users_put(ctx);
+	}
+	return reclaimed;
+}
+
+static void accmem_ctx_release(struct kref *ref)
+{
+	struct accmem_ctx *ctx = container_of(ref, struct accmem_ctx, ref);
+	struct accmem_device *adev = ctx->adev;
+
+	WARN_ON_ONCE(!xa_empty(&ctx->handles));
+	xa_destroy(&ctx->handles);
+	put_pid(ctx->owner);
+	kfree(ctx);
+	accmem_device_put(adev);
+}
+
+static void accmem_ctx_put(struct accmem_ctx *ctx)
+{
+	lockdep_assert_not_held(&ctx->adev->lock);
+	kref_put(&ctx->ref, accmem_ctx_release);
 }
 
 /**
  * accmem_file_release() - the device file was released
  * @afile: the open file
  *
- * Drops every handle, then the file's reference on the context. Memory
- * still exported stays allocated (and the tenancy alive) until its dma-bufs
- * are released. An observer's file drops its device reference.
+ * Unless reclaim did it already, drops every handle, then the file's hold
+ * on the tenancy; then its reference on the context. Memory still exported
+ * stays allocated (and the tenancy alive) until its dma-bufs are released
+ * or made inert. An observer's file drops its device reference.
  */
 void accmem_file_release(struct accmem_file *afile)
 {
 	struct accmem_ctx *ctx = afile->ctx;
 	struct accmem_device *adev = afile->adev;
 
+	kfree(afile);
 	if (!ctx) {
-		kfree(afile);
 		accmem_device_put(adev);
 		return;
 	}
-
-	accmem_file_drop_handles(afile);
-	WARN_ON_ONCE(!xa_empty(&afile->handles));
-	xa_destroy(&afile->handles);
-	kfree(afile);
-
-	mutex_lock(&adev->lock);
-	adev->file_open = false;
-	mutex_unlock(&adev->lock);
-	accmem_device_state_changed(adev);
-
+	accmem_ctx_detach(ctx, false);
 	accmem_ctx_put(ctx);
 }
 
 /**
- * accmem_ctx_get() - take a reference on a context
- * @ctx: context
+ * accmem_ctx_reclaim() - take the device back from a tenancy
+ * @ctx: the tenancy; the caller holds a reference on @ctx->users
+ *
+ * From now on the tenant's ioctls (all but INFO) fail with -ENODEV, after
+ * any that are running have returned; the tenant's handles are dropped.
+ * The caller revokes the dma-bufs (accmem_device_reclaim()).
+ *
+ * Return: true if the tenancy was not reclaimed before.
  */
-void accmem_ctx_get(struct accmem_ctx *ctx)
+bool accmem_ctx_reclaim(struct accmem_ctx *ctx)
 {
-	kref_get(&ctx->ref);
+	return accmem_ctx_detach(ctx, true);
 }
 
-static void accmem_ctx_release(struct kref *ref)
+/**
+ * accmem_ctx_ioctl_begin() - enter a tenant ioctl
+ * @ctx: the file's tenancy
+ *
+ * Return: 0 with the tenancy's ioctl lock held for reading, to be dropped
+ * by accmem_ctx_ioctl_end(); -ENODEV when the tenancy was reclaimed;
+ * -EINTR when killed while reclaim holds the lock.
+ */
+int accmem_ctx_ioctl_begin(struct accmem_ctx *ctx)
 {
-	struct accmem_ctx *ctx = container_of(ref, struct accmem_ctx, ref);
+	if (down_read_killable(&ctx->ioctl_lock))
+		return -EINTR;
+	if (ctx->reclaimed) {
+		up_read(&ctx->ioctl_lock);
+		return -ENODEV;
+	}
+	return 0;
+}
+
+/**
+ * accmem_ctx_ioctl_end() - leave a tenant ioctl
+ * @ctx: the file's tenancy
+ */
+void accmem_ctx_ioctl_end(struct accmem_ctx *ctx)
+{
+	up_read(&ctx->ioctl_lock);
+}
+
+/**
+ * accmem_ctx_users_get() - take a hold on a tenancy
+ * @ctx: context whose tenancy is held already (by the caller's file or
+ *	buffer)
+ */
+void accmem_ctx_users_get(struct accmem_ctx *ctx)
+{
+	kref_get(&ctx->users);
+}
+
+/* The tenancy is over: the device is idle, the structure may live on. */
+static void accmem_ctx_end(struct kref *users)
+{
+	struct accmem_ctx *ctx = container_of(users, struct accmem_ctx, users);
 	struct accmem_device *adev = ctx->adev;
 
 	/* Before the device turns idle, which a reader may be waiting for. */
@@ -177,19 +282,18 @@ static void accmem_ctx_release(struct kref *ref)
 	/* The char device may be gone already (device removed). */
 	pr_debug("%s: tenancy of pid %d ended\n", adev->name,
 		 pid_nr(ctx->owner));
-	put_pid(ctx->owner);
-	kfree(ctx);
-	accmem_device_put(adev);
+	accmem_ctx_put(ctx);
 }
 
 /**
- * accmem_ctx_put() - drop a reference on a context
- * @ctx: context; on the last reference the device becomes idle
+ * accmem_ctx_users_put() - drop a hold on a tenancy
+ * @ctx: context; on the last hold the tenancy ends and the device becomes
+ *	idle
  *
  * Must not be called with accmem_device.lock held.
  */
-void accmem_ctx_put(struct accmem_ctx *ctx)
+void accmem_ctx_users_put(struct accmem_ctx *ctx)
 {
 	lockdep_assert_not_held(&ctx->adev->lock);
-	kref_put(&ctx->ref, accmem_ctx_release);
+	kref_put(&ctx->users, accmem_ctx_end);
 }

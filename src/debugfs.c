@@ -25,10 +25,11 @@ static void accmem_debugfs_export_locked(struct seq_file *m,
 	struct accmem_attach *aa;
 	struct accmem_mapping *map;
 
-	lockdep_assert_held(&accmem_buf_dev(exp->buf)->objs_lock);
+	lockdep_assert_held(&exp->adev->objs_lock);
 
-	seq_printf(m, "  dmabuf ino %lu offset %#llx length %#llx pins %d\n",
-		   exp->ino, exp->offset, exp->length, atomic_read(&exp->pins));
+	seq_printf(m, "  dmabuf ino %lu offset %#llx length %#llx pins %d%s\n",
+		   exp->ino, exp->offset, exp->length, atomic_read(&exp->pins),
+		   exp->revoked ? " revoked" : "");
 	list_for_each_entry(aa, &exp->attachments, node) {
 		unsigned int nmaps = 0;
 

@@ -6,7 +6,6 @@
  *
  * Copyright (C) 2026 The accmem authors
  */
-#include <linux/dma-resv.h>
 #include <linux/fs.h>
 #include <linux/idr.h>
 #include <linux/lockdep.h>
@@ -155,12 +154,24 @@ static long accmem_ioctl(struct file *file, unsigned int cmd,
 		ret = accmem_uarg_refuse(&ua, -ENODEV, "device removed");
 		goto out;
 	}
+	if (!desc->tenant) {
+		ret = desc->fn(afile, &ua);
+		goto out;
+	}
 	/* An observer (opened O_RDONLY) may only look. */
-	if (desc->tenant && !afile->ctx) {
+	if (!afile->ctx) {
 		ret = accmem_uarg_refuse(&ua, -EBADF, "observer (opened O_RDONLY)");
 		goto out;
 	}
+	/* A reclaimed tenant may only look too. */
+	ret = accmem_ctx_ioctl_begin(afile->ctx);
+	if (ret) {
+		accmem_uarg_refuse(&ua, ret, ret == -ENODEV ?
+				   "tenancy reclaimed" : "interrupted");
+		goto out;
+	}
 	ret = desc->fn(afile, &ua);
+	accmem_ctx_ioctl_end(afile->ctx);
 out:
 	if (ret < 0)
 		accmem_ioctl_failed(afile->adev, nr, desc->name ?: "?", ret,
@@ -433,15 +444,58 @@ void accmem_device_revoke(struct accmem_device *adev)
 
 	mutex_lock(&adev->lock);
 	WRITE_ONCE(adev->revoked, true);
-	list_for_each_entry(exp, &adev->dmabufs, dev_node) {
-		unmap_mapping_range(exp->inode->i_mapping, 0, 0, 1);
-		dma_resv_lock(exp->dmabuf->resv, NULL);
-		accmem_dma_buf_invalidate(exp->dmabuf);
-		dma_resv_unlock(exp->dmabuf->resv);
-	}
+	list_for_each_entry(exp, &adev->dmabufs, dev_node)
+		accmem_export_revoke_locked(exp);
 	if (adev->ctx)
 		pr_info("%s: memory revoked from its tenant\n", adev->name);
 	mutex_unlock(&adev->lock);
+}
+
+/**
+ * accmem_device_reclaim() - take the device back from its tenant
+ * @adev: device
+ *
+ * The tenant's ioctls (all but INFO) fail with -ENODEV from now on and its
+ * handles are dropped; every dma-buf of the tenancy is revoked
+ * (accmem_export_revoke_locked()): CPU mappings zapped, dynamic importers
+ * told to unmap, no new attachment, mapping, vmap or mmap. A dma-buf that
+ * nothing pins, maps or vmaps lets go of its memory once its fences have
+ * signalled (it becomes inert); one that is pinned or vmapped keeps its
+ * memory until its last pin, mapping and vmap are gone, and the state
+ * reads "reclaiming" until then. The tenancy ends, and its memory is
+ * scrubbed, when nothing holds it any more, whoever still holds the
+ * tenant's device file or inert dma-buf files.
+ *
+ * A device without a tenant is left alone, and reclaiming a tenancy twice
+ * does nothing more. Waits only for the tenant's ioctls that are running.
+ *
+ * Context: process context; takes the device's lock, the tenancy's ioctl
+ * lock and the dma-bufs' reservation locks.
+ */
+void accmem_device_reclaim(struct accmem_device *adev)
+{
+	struct accmem_dmabuf *exp;
+	struct accmem_ctx *ctx;
+
+	/* Hold the tenancy: no other one begins while this one is revoked. */
+	mutex_lock(&adev->lock);
+	ctx = adev->ctx;
+	if (ctx && !kref_get_unless_zero(&ctx->users))
+		ctx = NULL;
+	mutex_unlock(&adev->lock);
+	if (!ctx)
+		return;
+
+	if (accmem_ctx_reclaim(ctx)) {
+		mutex_lock(&adev->lock);
+		list_for_each_entry(exp, &adev->dmabufs, dev_node)
+			accmem_export_revoke_locked(exp);
+		pr_info("%s: reclaimed from tenant %d\n", adev->name,
+			pid_nr(ctx->owner));
+		mutex_unlock(&adev->lock);
+		accmem_device_state_changed(adev);
+	}
+	accmem_ctx_users_put(ctx);
 }
 
 /**
@@ -490,9 +544,10 @@ void accmem_device_state_changed(struct accmem_device *adev)
  * @adev: device
  *
  * idle: no tenant. owned: the tenant has the device file open. draining:
- * the file is closed but dma-bufs are alive. scrubbing: nothing is exported
- * any more and memory is being zeroed (also during the initial scrub).
- * gone: the device was removed.
+ * the file is closed but dma-bufs are alive. reclaiming: the tenancy was
+ * reclaimed and dma-bufs that are pinned, mapped or vmapped still hold its
+ * memory. scrubbing: nothing is exported any more and memory is being
+ * zeroed (also during the initial scrub). gone: the device was removed.
  *
  * Return: the state's name.
  */
@@ -506,7 +561,7 @@ const char *accmem_device_state(struct accmem_device *adev)
 	else if (adev->file_open)
 		state = "owned";
 	else if (adev->ctx && atomic_read(&adev->stats.live_exports))
-		state = "draining";
+		state = adev->ctx->reclaimed ? "reclaiming" : "draining";
 	else if (adev->ctx || adev->probe_scrub)
 		state = "scrubbing";
 	else

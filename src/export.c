@@ -30,19 +30,146 @@
 
 #define ACCMEM_EXPORT_FLAGS	(O_CLOEXEC | O_RDWR)
 
-static struct accmem_device *accmem_exp_dev(struct accmem_dmabuf *exp)
+/**
+ * accmem_export_hold() - keep an export's memory while using it
+ * @exp: export
+ *
+ * For a mapping or vmap being made: the memory must stay while it exists,
+ * even when the export is revoked meanwhile. Dropped with
+ * accmem_export_unhold() (or accmem_export_unhold_locked()).
+ *
+ * Return: true with a hold taken (@exp->buf stays until it is dropped);
+ * false when the export is revoked.
+ */
+bool accmem_export_hold(struct accmem_dmabuf *exp)
 {
-	return accmem_buf_dev(exp->buf);
+	bool held;
+
+	mutex_lock(&exp->adev->objs_lock);
+	held = !exp->revoked;
+	if (held)
+		exp->holds++;
+	mutex_unlock(&exp->adev->objs_lock);
+	return held;
+}
+
+/**
+ * accmem_export_unhold_locked() - drop a hold on an export's memory
+ * @exp: export; when revoked and this was its last hold, it lets go of its
+ *	memory (asynchronously, after its fences)
+ */
+void accmem_export_unhold_locked(struct accmem_dmabuf *exp)
+{
+	lockdep_assert_held(&exp->adev->objs_lock);
+	if (!WARN_ON_ONCE(!exp->holds) && !--exp->holds && exp->revoked)
+		queue_work(accmem_wq, &exp->inert_work);
+}
+
+/**
+ * accmem_export_unhold() - accmem_export_unhold_locked() taking objs_lock
+ * @exp: export
+ */
+void accmem_export_unhold(struct accmem_dmabuf *exp)
+{
+	mutex_lock(&exp->adev->objs_lock);
+	accmem_export_unhold_locked(exp);
+	mutex_unlock(&exp->adev->objs_lock);
+}
+
+/*
+ * The export lets go of its buffer: from now on it is inert (every
+ * operation but release fails) or being released. Idempotent.
+ */
+static void accmem_export_drop_buffer(struct accmem_dmabuf *exp)
+{
+	struct accmem_device *adev = exp->adev;
+	struct accmem_buffer *buf;
+	int pins = 0;
+
+	mutex_lock(&adev->objs_lock);
+	buf = exp->buf;
+	if (buf) {
+		WARN_ON_ONCE(exp->holds);
+		list_del(&exp->node);
+		exp->buf = NULL;
+		/* Revoked pinned importers that have not unpinned yet. */
+		pins = atomic_xchg(&exp->pins, 0);
+	}
+	mutex_unlock(&adev->objs_lock);
+	if (!buf)
+		return;
+
+	atomic64_sub((s64)pins * exp->length, &buf->ctx->pinned_bytes);
+	atomic_sub(pins, &adev->stats.pins);
+	atomic64_sub(exp->length, &buf->ctx->exported_bytes);
+	atomic_dec(&buf->ctx->live_exports);
+	atomic_dec(&adev->stats.live_exports);
+	accmem_device_state_changed(adev);
+	/* May start the scrub: nothing reaches this memory any more. */
+	accmem_buffer_put(buf);
+}
+
+/*
+ * A revoked export that nothing holds: wait for its fences (whatever an
+ * importer queued on it before it unmapped), then let go of the memory.
+ */
+static void accmem_export_inert_work(struct work_struct *work)
+{
+	struct accmem_dmabuf *exp = container_of(work, struct accmem_dmabuf,
+						 inert_work);
+
+	dma_resv_wait_timeout(exp->dmabuf->resv, DMA_RESV_USAGE_BOOKKEEP,
+			      false, MAX_SCHEDULE_TIMEOUT);
+	accmem_export_drop_buffer(exp);
+}
+
+/**
+ * accmem_export_revoke_locked() - cut every revocable access to an export
+ * @exp: export of the device
+ *
+ * For reclaim and for device memory that went away. No new attachment,
+ * pin, mapping, vmap or mmap; CPU mappings are zapped (faults check the
+ * flag under the device's lock, so none is filled after this and a later
+ * access gets SIGBUS); dynamic importers, and from 7.1 on pinned importers
+ * that are revocable (dma_buf_attach_revocable()), are told to unmap
+ * (dma_buf_invalidate_mappings()). Once nothing pins, maps or vmaps the
+ * export, it waits for its fences, lets go of its memory and becomes
+ * inert: right away if nothing does now, else when the last of them goes.
+ * Pinned attachments that cannot be revoked and vmaps keep the memory.
+ *
+ * Context: the device's lock held; takes the reservation lock.
+ */
+void accmem_export_revoke_locked(struct accmem_dmabuf *exp)
+{
+	struct accmem_device *adev = exp->adev;
+	bool idle;
+
+	lockdep_assert_held(&adev->lock);
+	if (exp->revoked)
+		return;
+	mutex_lock(&adev->objs_lock);
+	WRITE_ONCE(exp->revoked, true);
+	idle = !exp->holds;
+	mutex_unlock(&adev->objs_lock);
+
+	unmap_mapping_range(exp->inode->i_mapping, 0, 0, 1);
+	dma_resv_lock(exp->dmabuf->resv, NULL);
+	accmem_dma_buf_invalidate(exp->dmabuf);
+	dma_resv_unlock(exp->dmabuf->resv);
+	if (idle)
+		queue_work(accmem_wq, &exp->inert_work);
 }
 
 static int accmem_dmabuf_attach(struct dma_buf *dmabuf,
 				struct dma_buf_attachment *attach)
 {
 	struct accmem_dmabuf *exp = dmabuf->priv;
-	struct accmem_device *adev = accmem_exp_dev(exp);
+	struct accmem_device *adev = exp->adev;
 	struct accmem_attach *aa;
 	int ret;
 
+	if (READ_ONCE(exp->revoked))
+		return -ENODEV;
 	if (adev->ops->attach) {
 		ret = adev->ops->attach(adev, attach);
 		if (ret) {
@@ -60,6 +187,12 @@ static int accmem_dmabuf_attach(struct dma_buf *dmabuf,
 	attach->priv = aa;
 
 	mutex_lock(&adev->objs_lock);
+	/* Revoked meanwhile: its importers were told already. */
+	if (exp->revoked) {
+		mutex_unlock(&adev->objs_lock);
+		kfree(aa);
+		return -ENODEV;
+	}
 	list_add_tail(&aa->node, &exp->attachments);
 	mutex_unlock(&adev->objs_lock);
 	trace_accmem_attach(adev->name, exp->ino, attach->dev, exp->length);
@@ -70,7 +203,7 @@ static void accmem_dmabuf_detach(struct dma_buf *dmabuf,
 				 struct dma_buf_attachment *attach)
 {
 	struct accmem_dmabuf *exp = dmabuf->priv;
-	struct accmem_device *adev = accmem_exp_dev(exp);
+	struct accmem_device *adev = exp->adev;
 	struct accmem_attach *aa = attach->priv;
 
 	mutex_lock(&adev->objs_lock);
@@ -84,66 +217,96 @@ static void accmem_dmabuf_detach(struct dma_buf *dmabuf,
 /*
  * Pins nest: the importer's dma_buf_pin() and, without
  * CONFIG_DMABUF_MOVE_NOTIFY, the core's own pin around each mapping. What
- * is counted and charged is the attachment being pinned at all.
+ * is counted and charged is the attachment being pinned at all. A pinned
+ * attachment holds the memory (accmem_dmabuf.holds) unless its importer
+ * can be revoked (dma_buf_attach_revocable(), 7.1 on): that one unmaps when
+ * told, and its mappings hold the memory until it has.
  */
 static int accmem_dmabuf_pin(struct dma_buf_attachment *attach)
 {
 	struct accmem_dmabuf *exp = attach->dmabuf->priv;
-	struct accmem_ctx *ctx = exp->buf->ctx;
+	struct accmem_device *adev = exp->adev;
 	struct accmem_attach *aa = attach->priv;
 	u64 limit = READ_ONCE(accmem_max_pin_bytes);
+	struct accmem_ctx *ctx;
+	int ret = -ENODEV;
 	s64 pinned;
 
 	dma_resv_assert_held(attach->dmabuf->resv);
 	if (aa->pins++)
 		return 0;
 
+	mutex_lock(&adev->objs_lock);
+	if (exp->revoked)
+		goto err;
+	/* Not revoked: not inert either, the buffer is there. */
+	ctx = exp->buf->ctx;
 	pinned = atomic64_add_return(exp->length, &ctx->pinned_bytes);
 	if (limit && pinned > limit) {
 		atomic64_sub(exp->length, &ctx->pinned_bytes);
-		aa->pins--;
-		trace_accmem_import_refused(ctx->adev->name, exp->ino,
-					    attach->dev, "pin", -EDQUOT);
-		return -EDQUOT;
+		ret = -EDQUOT;
+		trace_accmem_import_refused(adev->name, exp->ino, attach->dev,
+					    "pin", ret);
+		goto err;
 	}
+	aa->pin_holds = !accmem_dma_buf_attach_revocable(attach);
+	if (aa->pin_holds)
+		exp->holds++;
 	atomic_inc(&exp->pins);
-	atomic_inc(&ctx->adev->stats.pins);
-	trace_accmem_pin(ctx->adev->name, exp->ino, attach->dev, exp->length);
+	atomic_inc(&adev->stats.pins);
+	mutex_unlock(&adev->objs_lock);
+	trace_accmem_pin(adev->name, exp->ino, attach->dev, exp->length);
 	return 0;
+
+err:
+	mutex_unlock(&adev->objs_lock);
+	aa->pins--;
+	return ret;
 }
 
 static void accmem_dmabuf_unpin(struct dma_buf_attachment *attach)
 {
 	struct accmem_dmabuf *exp = attach->dmabuf->priv;
-	struct accmem_ctx *ctx = exp->buf->ctx;
+	struct accmem_device *adev = exp->adev;
 	struct accmem_attach *aa = attach->priv;
 
 	dma_resv_assert_held(attach->dmabuf->resv);
 	if (WARN_ON_ONCE(!aa->pins) || --aa->pins)
 		return;
 
-	atomic_dec(&ctx->adev->stats.pins);
-	atomic_dec(&exp->pins);
-	atomic64_sub(exp->length, &ctx->pinned_bytes);
-	trace_accmem_unpin(ctx->adev->name, exp->ino, attach->dev, exp->length);
+	mutex_lock(&adev->objs_lock);
+	/* An inert export's pins were uncounted when it let go (revocable). */
+	if (exp->buf) {
+		atomic_dec(&adev->stats.pins);
+		atomic_dec(&exp->pins);
+		atomic64_sub(exp->length, &exp->buf->ctx->pinned_bytes);
+	}
+	if (aa->pin_holds)
+		accmem_export_unhold_locked(exp);
+	mutex_unlock(&adev->objs_lock);
+	trace_accmem_unpin(adev->name, exp->ino, attach->dev, exp->length);
 }
 
 static struct sg_table *accmem_dmabuf_map(struct dma_buf_attachment *attach,
 					  enum dma_data_direction dir)
 {
 	struct accmem_dmabuf *exp = attach->dmabuf->priv;
-	struct accmem_device *adev = accmem_exp_dev(exp);
+	struct accmem_device *adev = exp->adev;
 	struct accmem_attach *aa = attach->priv;
 	struct accmem_mapping *map;
 
 	/*
 	 * Dynamic importers map under the reservation lock, which
-	 * accmem_device_revoke() takes to notify them after setting the flag.
+	 * accmem_export_revoke_locked() takes to notify them after setting
+	 * the flags.
 	 */
-	if (READ_ONCE(adev->revoked))
+	if (READ_ONCE(adev->revoked) || !accmem_export_hold(exp)) {
 		map = ERR_PTR(-ENODEV);
-	else
+	} else {
 		map = accmem_mapping_create(exp, attach->dev, dir);
+		if (IS_ERR(map))
+			accmem_export_unhold(exp);
+	}
 	if (IS_ERR(map)) {
 		trace_accmem_import_refused(adev->name, exp->ino, attach->dev,
 					    "map", PTR_ERR(map));
@@ -162,7 +325,7 @@ static void accmem_dmabuf_unmap(struct dma_buf_attachment *attach,
 				enum dma_data_direction dir)
 {
 	struct accmem_dmabuf *exp = attach->dmabuf->priv;
-	struct accmem_device *adev = accmem_exp_dev(exp);
+	struct accmem_device *adev = exp->adev;
 	struct accmem_mapping *map = container_of(sgt, struct accmem_mapping,
 						  sgt);
 
@@ -171,47 +334,49 @@ static void accmem_dmabuf_unmap(struct dma_buf_attachment *attach,
 	mutex_unlock(&adev->objs_lock);
 	trace_accmem_unmap(adev->name, exp->ino, attach->dev, map->nsegs, dir);
 	accmem_mapping_destroy(adev, map);
+	/* Only once the importer's DMA addresses are gone. */
+	accmem_export_unhold(exp);
 }
 
 static void accmem_dmabuf_release(struct dma_buf *dmabuf)
 {
 	struct accmem_dmabuf *exp = dmabuf->priv;
-	struct accmem_buffer *buf = exp->buf;
-	struct accmem_device *adev = accmem_buf_dev(buf);
+	struct accmem_device *adev = exp->adev;
 
-	mutex_lock(&adev->objs_lock);
-	list_del(&exp->node);
-	mutex_unlock(&adev->objs_lock);
+	/* Off the device's list first: no revocation queues the work after. */
 	mutex_lock(&adev->lock);
 	list_del(&exp->dev_node);
 	mutex_unlock(&adev->lock);
+	/* Nobody holds the dma-buf: no fence can be added any more. */
+	cancel_work_sync(&exp->inert_work);
+	/* Stable now: nothing else drops the buffer (0: inert already). */
+	trace_accmem_release(adev->name, exp->buf ? exp->buf->handle : 0,
+			     exp->ino, exp->offset, exp->length);
+	accmem_export_drop_buffer(exp);
 	iput(exp->inode);
-	trace_accmem_release(adev->name, buf->handle, exp->ino, exp->offset,
-			     exp->length);
-
-	atomic64_sub(exp->length, &buf->ctx->exported_bytes);
-	atomic_dec(&buf->ctx->live_exports);
-	atomic_dec(&adev->stats.live_exports);
-	accmem_device_state_changed(adev);
 	kfree(exp);
-	/* May start the scrub: the last importer has let go. */
-	accmem_buffer_put(buf);
+	accmem_device_put(adev);
 }
 
 static int accmem_dmabuf_cpu_access(struct dma_buf *dmabuf, bool for_cpu)
 {
 	struct accmem_dmabuf *exp = dmabuf->priv;
-	struct accmem_device *adev = accmem_exp_dev(exp);
+	struct accmem_device *adev = exp->adev;
 	struct accmem_mapping *map;
 	struct accmem_attach *aa;
 
-	if (!adev->ops->sync)
-		return 0;
-
 	mutex_lock(&adev->objs_lock);
-	list_for_each_entry(aa, &exp->attachments, node)
+	/* An inert dma-buf has no memory to sync. */
+	if (!exp->buf) {
+		mutex_unlock(&adev->objs_lock);
+		return -ENODEV;
+	}
+	list_for_each_entry(aa, &exp->attachments, node) {
+		if (!adev->ops->sync)
+			break;
 		list_for_each_entry(map, &aa->mappings, node)
 			adev->ops->sync(map, for_cpu);
+	}
 	mutex_unlock(&adev->objs_lock);
 	return 0;
 }
@@ -245,15 +410,25 @@ static int accmem_dmabuf_mmap(struct dma_buf *dmabuf,
 	return accmem_mmap_range(dmabuf->priv, vma);
 }
 
+/* A vmap holds the memory as a pinned attachment does. */
 static int accmem_dmabuf_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 {
-	return accmem_vmap_range(dmabuf->priv, map);
+	struct accmem_dmabuf *exp = dmabuf->priv;
+	int ret;
+
+	if (!accmem_export_hold(exp))
+		return -ENODEV;
+	ret = accmem_vmap_range(exp, map);
+	if (ret)
+		accmem_export_unhold(exp);
+	return ret;
 }
 
 static void accmem_dmabuf_vunmap(struct dma_buf *dmabuf,
 				 struct iosys_map *map)
 {
 	accmem_vunmap_range(map);
+	accmem_export_unhold(dmabuf->priv);
 }
 
 /* What every export does; the vmap callbacks only where vmap is allowed. */
@@ -338,6 +513,7 @@ static struct dma_buf *accmem_export_create(struct accmem_buffer *buf,
 	if (!exp)
 		return ERR_PTR(-ENOMEM);
 	INIT_LIST_HEAD(&exp->attachments);
+	INIT_WORK(&exp->inert_work, accmem_export_inert_work);
 	exp->offset = args->offset;
 	exp->length = args->length;
 
@@ -360,6 +536,9 @@ static struct dma_buf *accmem_export_create(struct accmem_buffer *buf,
 	/* Paired with accmem_buffer_put() in accmem_dmabuf_release(). */
 	accmem_buffer_get(buf);
 	exp->buf = buf;
+	/* Paired with accmem_device_put() there, also for an inert dma-buf. */
+	accmem_device_get(adev);
+	exp->adev = adev;
 	exp->dmabuf = dmabuf;
 	exp->inode = file_inode(dmabuf->file);
 	ihold(exp->inode);

@@ -5,9 +5,10 @@
  *
  * All walk the physical memory behind an exported range. Device memory
  * never moves, so none needs a lock: a buffer's blocks are immutable from
- * its allocation until its release, which cannot happen while a dma-buf (and
- * therefore a mapping) of it exists. (CPU faults take the device's lock,
- * but only to order themselves against accmem_device_revoke().)
+ * its allocation until its release, which cannot happen while a mapping or
+ * vmap of it exists (each holds the export's memory, accmem_export_hold()).
+ * (CPU faults take the device's lock, but only to order themselves against
+ * accmem_export_revoke_locked().)
  *
  * Copyright (C) 2026 The accmem authors
  */
@@ -71,7 +72,7 @@ struct accmem_mapping *accmem_mapping_create(struct accmem_dmabuf *exp,
 					     struct device *dev,
 					     enum dma_data_direction dir)
 {
-	struct accmem_device *adev = accmem_buf_dev(exp->buf);
+	struct accmem_device *adev = exp->adev;
 	struct accmem_seg_builder b = { .max_seg = accmem_max_seg(dev) };
 	struct accmem_mapping *map;
 	struct scatterlist *sg;
@@ -165,7 +166,7 @@ static int accmem_fault_piece(void *arg, phys_addr_t phys, u64 len)
 	unsigned long pfn = PHYS_PFN(phys), end = PHYS_PFN(phys + len);
 	vm_fault_t ret;
 
-	/* accmem_device_revoke() must not run between the check and here. */
+	/* No revocation may run between the check and here. */
 	lockdep_assert_held(&st->adev->lock);
 	for (; pfn < end; pfn++, st->addr += PAGE_SIZE) {
 		ret = vmf_insert_pfn_prot(st->vma, st->addr, pfn, st->prot);
@@ -182,14 +183,15 @@ static int accmem_fault_piece(void *arg, phys_addr_t phys, u64 len)
 
 /*
  * Fills the faulting page and up to ACCMEM_FAULT_AROUND after it. Under
- * the device's lock, so that accmem_device_revoke(), which sets the flag
- * under it before it zaps the mappings, never leaves a page behind.
+ * the device's lock, so that accmem_export_revoke_locked(), which sets the
+ * flags under it before it zaps the mappings, never leaves a page behind;
+ * and an export that is not revoked has its buffer.
  */
 static vm_fault_t accmem_vm_fault(struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
 	struct accmem_dmabuf *exp = vma->vm_private_data;
-	struct accmem_device *adev = accmem_buf_dev(exp->buf);
+	struct accmem_device *adev = exp->adev;
 	struct accmem_fault_state st = {
 		.adev = adev,
 		.vma = vma,
@@ -211,7 +213,7 @@ static vm_fault_t accmem_vm_fault(struct vm_fault *vmf)
 		st.prot = pgprot_decrypted(st.prot);
 
 	mutex_lock(&adev->lock);
-	if (!adev->revoked)
+	if (!adev->revoked && !exp->revoked)
 		accmem_buffer_walk(exp->buf, offset, len, accmem_fault_piece,
 				   &st);
 	mutex_unlock(&adev->lock);
@@ -230,18 +232,19 @@ static const struct vm_operations_struct accmem_vm_ops = {
  * Only MAP_SHARED is accepted. The mapping is VM_PFNMAP|VM_IO, so it
  * cannot be pinned through GUP; it is VM_DONTCOPY, so a forked child does
  * not inherit access to it. Pages are mapped at fault time, so that
- * accmem_device_revoke() can take them all back: after it, an access gets
- * SIGBUS. Memory without struct pages (a PCI BAR) is only mapped while the
- * pci_mmap policy allows it: VFIO type1 maps such PFNMAP ranges into an
- * IOMMU without holding anything (Documentation/security.rst).
+ * accmem_export_revoke_locked() (reclaim, device memory gone) can take them
+ * all back: after it, an access gets SIGBUS. Memory without struct pages
+ * (a PCI BAR) is only mapped while the pci_mmap policy allows it: VFIO
+ * type1 maps such PFNMAP ranges into an IOMMU without holding anything
+ * (Documentation/security.rst).
  *
  * Return: 0; -EINVAL for a private mapping; -EPERM when pci_mmap is
- * "deny" and the memory has no struct pages; -ENODEV when the device's
- * memory was revoked.
+ * "deny" and the memory has no struct pages; -ENODEV when the export was
+ * revoked (reclaimed, or the device's memory gone).
  */
 int accmem_mmap_range(struct accmem_dmabuf *exp, struct vm_area_struct *vma)
 {
-	struct accmem_device *adev = accmem_buf_dev(exp->buf);
+	struct accmem_device *adev = exp->adev;
 
 	/*
 	 * At mmap time, not at fault time: under "deny" no mapping of a BAR
@@ -258,7 +261,8 @@ int accmem_mmap_range(struct accmem_dmabuf *exp, struct vm_area_struct *vma)
 	 */
 	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
-	if (READ_ONCE(adev->revoked))
+	/* A revocation after this check zaps what this maps. */
+	if (READ_ONCE(adev->revoked) || READ_ONCE(exp->revoked))
 		return -ENODEV;
 
 	accmem_vm_flags_set(vma, VM_PFNMAP | VM_IO | VM_DONTEXPAND |
@@ -316,7 +320,7 @@ static int accmem_vmap_pages(struct accmem_dmabuf *exp, struct iosys_map *map)
 static int accmem_vmap_iomem(struct accmem_dmabuf *exp,
 			     struct iosys_map *map)
 {
-	struct accmem_device *adev = accmem_buf_dev(exp->buf);
+	struct accmem_device *adev = exp->adev;
 	struct accmem_vmap_state st = { };
 
 	accmem_buffer_walk(exp->buf, exp->offset, exp->length,
@@ -371,12 +375,14 @@ bool accmem_vmap_allowed(struct accmem_buffer *buf, u64 offset, u64 length)
  * when the exported range is one physically contiguous piece. Only called
  * for exports that accmem_vmap_allowed() accepted.
  *
+ * The caller holds the export's memory (accmem_export_hold()).
+ *
  * Return: 0; -EOPNOTSUPP when the backend cannot map the range; -ENODEV
  * when the device's memory was revoked; -ENOMEM.
  */
 int accmem_vmap_range(struct accmem_dmabuf *exp, struct iosys_map *map)
 {
-	struct accmem_device *adev = accmem_buf_dev(exp->buf);
+	struct accmem_device *adev = exp->adev;
 
 	if (READ_ONCE(adev->revoked))
 		return -ENODEV;

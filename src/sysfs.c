@@ -165,6 +165,22 @@ static ssize_t flags_show(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RO(flags);
 
+/*
+ * Writing 1 reclaims the device from its tenant (accmem_device_reclaim()):
+ * returns once everything revocable is revoked, without waiting for what
+ * cannot be (pinned importers, vmaps) or for the scrub.
+ */
+static ssize_t reclaim_store(struct device *dev,
+			     struct device_attribute *attr, const char *buf,
+			     size_t count)
+{
+	if (!sysfs_streq(buf, "1"))
+		return -EINVAL;
+	accmem_device_reclaim(accmem_from_dev(dev));
+	return count;
+}
+static DEVICE_ATTR_WO(reclaim);
+
 static struct attribute *accmem_attrs[] = {
 	&dev_attr_backend.attr,
 	&dev_attr_page_size.attr,
@@ -179,6 +195,7 @@ static struct attribute *accmem_attrs[] = {
 	&dev_attr_last_scrub_us.attr,
 	&dev_attr_owner_pid.attr,
 	&dev_attr_scrubs_pending.attr,
+	&dev_attr_reclaim.attr,
 	NULL
 };
 

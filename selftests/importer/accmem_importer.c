@@ -35,6 +35,8 @@ struct imp_import {
 	struct sg_table *sgt;
 	u32 mode;
 	bool pinned;
+	bool vmapped;
+	struct iosys_map vmap;
 	atomic_t moves;
 };
 
@@ -63,10 +65,36 @@ static const struct dma_buf_attach_ops imp_attach_ops = {
 	.ACCMEM_TEST_INVALIDATE_OP = imp_move_notify,
 };
 
+/*
+ * A revocable pinned importer (the RDMA core's revocable pinned umem):
+ * when told, it unmaps and unpins at once, under the reservation lock the
+ * core holds, and never maps again.
+ */
+static void imp_revoke(struct dma_buf_attachment *attach)
+{
+	struct imp_import *imp = attach->importer_priv;
+
+	dma_resv_assert_held(attach->dmabuf->resv);
+	atomic_inc(&imp->moves);
+	if (imp->sgt)
+		dma_buf_unmap_attachment(attach, imp->sgt, DMA_BIDIRECTIONAL);
+	imp->sgt = NULL;
+	if (imp->pinned)
+		dma_buf_unpin(attach);
+	imp->pinned = false;
+}
+
+static const struct dma_buf_attach_ops imp_revocable_ops = {
+	.allow_peer2peer = true,
+	.ACCMEM_TEST_INVALIDATE_OP = imp_revoke,
+};
+
 static void imp_destroy(void *obj)
 {
 	struct imp_import *imp = obj;
 
+	if (imp->vmapped)
+		accmem_test_vunmap_unlocked(imp->dmabuf, &imp->vmap);
 	dma_resv_lock(imp->dmabuf->resv, NULL);
 	if (imp->sgt)
 		dma_buf_unmap_attachment(imp->attach, imp->sgt,
@@ -90,6 +118,9 @@ static struct dma_buf_attachment *imp_attach(struct imp_import *imp)
 	case ACCMEM_IMP_DYN_MOVE:
 		return dma_buf_dynamic_attach(imp->dmabuf, dev,
 					      &imp_attach_ops, imp);
+	case ACCMEM_IMP_DYN_PIN_REVOCABLE:
+		return dma_buf_dynamic_attach(imp->dmabuf, dev,
+					      &imp_revocable_ops, imp);
 	}
 	return ERR_PTR(-EINVAL);
 }
@@ -111,7 +142,8 @@ static int imp_map(struct imp_import *imp, u64 max_seg)
 	}
 
 	dma_resv_lock(imp->dmabuf->resv, NULL);
-	if (imp->mode == ACCMEM_IMP_DYN_PIN) {
+	if (imp->mode == ACCMEM_IMP_DYN_PIN ||
+	    imp->mode == ACCMEM_IMP_DYN_PIN_REVOCABLE) {
 		ret = dma_buf_pin(imp->attach);
 		if (ret)
 			goto err_resv;
@@ -145,8 +177,11 @@ static int imp_ioctl_import(struct xarray *imports, void __user *uarg)
 
 	if (copy_from_user(&args, uarg, sizeof(args)))
 		return -EFAULT;
-	if (args.mode > ACCMEM_IMP_DYN_MOVE)
+	if (args.mode > ACCMEM_IMP_DYN_PIN_REVOCABLE)
 		return -EINVAL;
+	if (args.mode == ACCMEM_IMP_DYN_PIN_REVOCABLE &&
+	    !ACCMEM_TEST_HAVE_REVOCABLE_PIN)
+		return -EOPNOTSUPP;
 
 	imp = kzalloc(sizeof(*imp), GFP_KERNEL);
 	if (!imp)
@@ -338,21 +373,30 @@ static int imp_ioctl_state(struct xarray *imports, void __user *uarg)
 	return copy_to_user(uarg, &args, sizeof(args)) ? -EFAULT : 0;
 }
 
+/* The import whose id (a u32) @uarg points to, or an ERR_PTR. */
+static struct imp_import *imp_by_id(struct xarray *imports,
+				    void __user *uarg)
+{
+	struct imp_import *imp;
+	u32 id;
+
+	if (get_user(id, (u32 __user *)uarg))
+		return ERR_PTR(-EFAULT);
+	imp = xa_load(imports, id);
+	return imp ?: ERR_PTR(-ENOENT);
+}
+
 /*
  * What a dynamic importer does after move_notify: unmap, map again. Not
  * serialised against other ioctls on the same import: tests don't.
  */
 static int imp_ioctl_remap(struct xarray *imports, void __user *uarg)
 {
-	struct imp_import *imp;
+	struct imp_import *imp = imp_by_id(imports, uarg);
 	struct sg_table *sgt;
-	u32 id;
 
-	if (get_user(id, (u32 __user *)uarg))
-		return -EFAULT;
-	imp = xa_load(imports, id);
-	if (!imp)
-		return -ENOENT;
+	if (IS_ERR(imp))
+		return PTR_ERR(imp);
 	if (imp->mode == ACCMEM_IMP_STATIC)
 		return -EINVAL;
 
@@ -364,6 +408,27 @@ static int imp_ioctl_remap(struct xarray *imports, void __user *uarg)
 	imp->sgt = IS_ERR(sgt) ? NULL : sgt;
 	dma_resv_unlock(imp->dmabuf->resv);
 	return PTR_ERR_OR_ZERO(sgt);
+}
+
+/*
+ * A kernel mapping (dma_buf_vmap()) the import keeps until it is released,
+ * as importers that map a buffer once do. While it exists, the dma-buf
+ * core hands the same mapping to ACCMEM_IMP_RW without asking the
+ * exporter. Not serialised against other ioctls on the same import.
+ */
+static int imp_ioctl_vmap(struct xarray *imports, void __user *uarg)
+{
+	struct imp_import *imp = imp_by_id(imports, uarg);
+	int ret;
+
+	if (IS_ERR(imp))
+		return PTR_ERR(imp);
+	if (imp->vmapped)
+		return -EBUSY;
+	ret = accmem_test_vmap_unlocked(imp->dmabuf, &imp->vmap);
+	if (!ret)
+		imp->vmapped = true;
+	return ret;
 }
 
 /*
@@ -435,6 +500,7 @@ static const struct accmem_test_ioctl imp_ioctls[] = {
 	{ ACCMEM_IMP_STATE, imp_ioctl_state },
 	{ ACCMEM_IMP_REMAP, imp_ioctl_remap },
 	{ ACCMEM_IMP_PAGE_REFS, imp_ioctl_page_refs },
+	{ ACCMEM_IMP_VMAP, imp_ioctl_vmap },
 	{ ACCMEM_IMP_FILL, imp_ioctl_fill },
 	{ }
 };

@@ -11,15 +11,21 @@
  * %ACCMEM_IMP_DYN_MOVE: dynamic attach with a move_notify callback
  *                       (invalidate_mappings from 7.1 on), mapped under the
  *                       reservation lock without pinning (mlx5 path)
+ * %ACCMEM_IMP_DYN_PIN_REVOCABLE: pinned as %ACCMEM_IMP_DYN_PIN, with an
+ *                       invalidate_mappings callback that unmaps and
+ *                       unpins at once (the RDMA core's revocable pinned
+ *                       umem, 7.1 on: -EOPNOTSUPP before)
  *
  * An import holds its dma-buf until released or the importer file closes.
  * %ACCMEM_IMP_REMAP drops a dynamic import's mapping and maps it again, as
  * an importer does after move_notify; if that fails the import has no
  * mapping until the next REMAP that succeeds. %ACCMEM_IMP_PAGE_REFS takes
  * and drops a reference on each page of a physical range, as importers that
- * hold page references do. %ACCMEM_IMP_FILL times the fill with zeros of
- * a range of an import through dma_buf_vmap() with the routine and loop
- * accmem's scrub uses (the limit of a scrub, for the benchmark).
+ * hold page references do. %ACCMEM_IMP_VMAP takes a kernel mapping
+ * (dma_buf_vmap()) that the import keeps until it is released.
+ * %ACCMEM_IMP_FILL times the fill with zeros of a range of an import
+ * through dma_buf_vmap() with the routine and loop accmem's scrub uses
+ * (the limit of a scrub, for the benchmark).
  */
 #ifndef _ACCMEM_IMPORTER_H
 #define _ACCMEM_IMPORTER_H
@@ -30,6 +36,7 @@
 #define ACCMEM_IMP_STATIC	0
 #define ACCMEM_IMP_DYN_PIN	1
 #define ACCMEM_IMP_DYN_MOVE	2
+#define ACCMEM_IMP_DYN_PIN_REVOCABLE	3
 
 /**
  * struct accmem_imp_import - import a dma-buf
@@ -163,6 +170,7 @@ struct accmem_imp_fill {
 #define ACCMEM_IMP_RELEASE	_IOW(ACCMEM_IMP_MAGIC, 4, __u32)
 #define ACCMEM_IMP_REMAP	_IOW(ACCMEM_IMP_MAGIC, 5, __u32)
 #define ACCMEM_IMP_PAGE_REFS	_IOWR(ACCMEM_IMP_MAGIC, 6, struct accmem_imp_page_refs)
+#define ACCMEM_IMP_VMAP		_IOW(ACCMEM_IMP_MAGIC, 7, __u32)
 #define ACCMEM_IMP_FILL		_IOWR(ACCMEM_IMP_MAGIC, 10, struct accmem_imp_fill)
 
 #endif /* _ACCMEM_IMPORTER_H */

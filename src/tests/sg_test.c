@@ -60,6 +60,7 @@ static struct accmem_dmabuf *sg_export(struct kunit *test,
 	KUNIT_ASSERT_EQ(test, accmem_export_range_check(offset, length,
 							buf->size), 0);
 	exp->buf = buf;
+	exp->adev = accmem_buf_dev(buf);
 	exp->offset = offset;
 	exp->length = length;
 	return exp;
