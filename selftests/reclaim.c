@@ -451,6 +451,58 @@ static int vgem_open(void)
 }
 
 /*
+ * The tenant's dma-buf imported into vgem (@drm, GEM handle @gem) with an
+ * unsignalled vgem write fence (@fence) on it, then reclaimed, then the
+ * GEM handle closed. 0, -ENODEV (no vgem), -EOPNOTSUPP (not emulated
+ * memory, which vgem cannot import) or another -errno.
+ */
+static int vgem_fenced_reclaim(struct accmem_tenant *t, int *drm,
+			       __u32 *fence)
+{
+	struct reclaim_vgem_fence_attach fa = { 0 };
+	struct drm_gem_close c = { 0 };
+	int ret = -EOPNOTSUPP;
+
+	*drm = vgem_open();
+	if (*drm < 0)
+		return -ENODEV;
+	if (t->info.backend != ACCMEM_BACKEND_EMU)
+		goto err;
+	ret = drmPrimeFDToHandle(*drm, t->dmabuf, &fa.handle);
+	if (ret)
+		goto err;
+	fa.flags = RECLAIM_VGEM_FENCE_WRITE;
+	c.handle = fa.handle;
+	if (ioctl(*drm, RECLAIM_VGEM_FENCE_ATTACH, &fa))
+		goto err_errno;
+	ret = reclaim();
+	if (ret)
+		goto err;
+	if (strcmp(state(), "reclaiming")) {
+		ret = -EBUSY;
+		goto err;
+	}
+	*fence = fa.out_fence;
+	return ioctl(*drm, DRM_IOCTL_GEM_CLOSE, &c) ? -errno : 0;
+
+err_errno:
+	ret = -errno;
+err:
+	close(*drm);
+	return ret;
+}
+
+/* Why a test that needs vgem_fenced_reclaim() skips, or NULL. */
+static const char *vgem_skip(int ret)
+{
+	if (ret == -ENODEV)
+		return "no vgem DRM device (CONFIG_DRM_VGEM, module vgem)";
+	if (ret == -EOPNOTSUPP)
+		return "needs the emulated backend: vgem imports only memory with struct pages";
+	return NULL;
+}
+
+/*
  * A vgem GEM handle maps (and so pins) the dma-buf: it keeps the memory
  * until it is closed; then a vgem fence still on the dma-buf is waited
  * for before the memory goes.
@@ -458,37 +510,50 @@ static int vgem_open(void)
 TEST_F(reclaim, vgem_handle)
 {
 	struct reclaim_vgem_fence_signal sig = { 0 };
-	struct reclaim_vgem_fence_attach fa = { 0 };
-	struct drm_gem_close c = { 0 };
-	__u32 gem;
-	int drm;
+	int drm, ret;
 
-	drm = vgem_open();
-	if (drm < 0)
-		SKIP(return, "no vgem DRM device (CONFIG_DRM_VGEM, module vgem)");
-	if (self->t.info.backend != ACCMEM_BACKEND_EMU) {
-		close(drm);
-		SKIP(return,
-		     "needs the emulated backend: vgem imports only memory with struct pages");
-	}
-	ASSERT_EQ(0, drmPrimeFDToHandle(drm, self->t.dmabuf, &gem));
-	fa.handle = gem;
-	fa.flags = RECLAIM_VGEM_FENCE_WRITE;
-	ASSERT_EQ(0, ioctl(drm, RECLAIM_VGEM_FENCE_ATTACH, &fa));
-
-	ASSERT_EQ(0, reclaim());
-	EXPECT_STREQ("reclaiming", state());
-	c.handle = gem;
-	ASSERT_EQ(0, ioctl(drm, DRM_IOCTL_GEM_CLOSE, &c));
+	ret = vgem_fenced_reclaim(&self->t, &drm, &sig.fence);
+	if (vgem_skip(ret))
+		SKIP(return, "%s", vgem_skip(ret));
+	ASSERT_EQ(0, ret);
 	/*
 	 * Nothing maps it now, but the unsignalled fence (vgem signals it
 	 * itself after 10 s) still holds it.
 	 */
 	EXPECT_STREQ("reclaiming", state());
-	sig.fence = fa.out_fence;
 	EXPECT_EQ(0, ioctl(drm, RECLAIM_VGEM_FENCE_SIGNAL, &sig));
 	ASSERT_EQ(0, accmem_wait_idle(60)) {
 		TH_LOG("still %s", state());
+	}
+	close(drm);
+	accmem_expect_all_zero(_metadata);
+}
+
+/*
+ * The dma-buf's release does not wait for a fence left on it (the dma-buf
+ * core frees the reservation object with its fences too): closing the
+ * last fd of a reclaimed dma-buf whose fence is still unsignalled lets go
+ * of the memory at once, and the fence is still unsignalled afterwards.
+ */
+TEST_F(reclaim, release_does_not_wait_for_fences)
+{
+	struct reclaim_vgem_fence_signal sig = { 0 };
+	int drm, ret;
+
+	ret = vgem_fenced_reclaim(&self->t, &drm, &sig.fence);
+	if (vgem_skip(ret))
+		SKIP(return, "%s", vgem_skip(ret));
+	ASSERT_EQ(0, ret);
+	EXPECT_STREQ("reclaiming", state());
+	ASSERT_EQ(0, close(self->t.dmabuf));
+	self->t.dmabuf = -1;
+	ASSERT_EQ(0, accmem_wait_idle(60)) {
+		TH_LOG("still %s", state());
+	}
+	/* vgem signals its fences itself after 10 s: -ETIMEDOUT then */
+	EXPECT_EQ(0, ioctl(drm, RECLAIM_VGEM_FENCE_SIGNAL, &sig)) {
+		TH_LOG("the fence was signalled before the device went idle: %s",
+		       strerror(errno));
 	}
 	close(drm);
 	accmem_expect_all_zero(_metadata);

@@ -69,6 +69,8 @@
  */
 #define ACCMEM_DEFAULT_MAX_ALLOCS	65536
 #define ACCMEM_DEFAULT_MAX_EXPORTS	65536
+/* How often a reclaimed dma-buf looks whether its fences have signalled. */
+#define ACCMEM_INERT_POLL		msecs_to_jiffies(10)
 
 /* pci_mmap: may user space mmap dma-bufs of memory without struct pages? */
 enum accmem_pci_mmap_policy {
@@ -299,7 +301,8 @@ struct accmem_buffer {
  *	cannot be revoked, live mappings and vmaps, and those being made
  *	(objs_lock)
  * @inert_work: lets go of the buffer once @revoked and nothing holds it,
- *	after the dma-buf's fences have signalled
+ *	after the dma-buf's fences have signalled (polled every
+ *	%ACCMEM_INERT_POLL)
  */
 struct accmem_dmabuf {
 	struct accmem_buffer *buf;
@@ -315,7 +318,7 @@ struct accmem_dmabuf {
 	atomic_t pins;
 	bool revoked;
 	unsigned int holds;
-	struct work_struct inert_work;
+	struct delayed_work inert_work;
 };
 
 /**
@@ -351,7 +354,7 @@ void accmem_device_put(struct accmem_device *adev);
 void accmem_device_get(struct accmem_device *adev);
 const char *accmem_device_state(struct accmem_device *adev);
 void accmem_device_state_changed(struct accmem_device *adev);
-void accmem_device_reclaim(struct accmem_device *adev);
+int accmem_device_reclaim(struct accmem_device *adev);
 int accmem_uarg_in(const struct accmem_uarg *ua, void *kdata, size_t ksize);
 int accmem_uarg_out(const struct accmem_uarg *ua, const void *kdata,
 		    size_t ksize);
@@ -374,7 +377,7 @@ void accmem_ctx_users_get(struct accmem_ctx *ctx);
 void accmem_ctx_users_put(struct accmem_ctx *ctx);
 int accmem_ctx_ioctl_begin(struct accmem_ctx *ctx);
 void accmem_ctx_ioctl_end(struct accmem_ctx *ctx);
-bool accmem_ctx_reclaim(struct accmem_ctx *ctx);
+int accmem_ctx_reclaim(struct accmem_ctx *ctx);
 
 /* alloc.c */
 int accmem_mm_init(struct accmem_device *adev);

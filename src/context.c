@@ -143,19 +143,25 @@ int accmem_file_open(struct accmem_device *adev, bool tenant,
  * the tenancy both come here, and the first one drops the handles and the
  * file's hold on the tenancy. With @reclaim, also marks the tenancy
  * reclaimed: once the write lock is dropped no tenant ioctl runs on it.
- * Return: whether the tenancy was newly reclaimed (@reclaim only).
+ * Reclaim waits for the tenant's running ioctls killably (one may sit in a
+ * page fault user space controls); closing the file has none to wait for.
+ * Return: 1 if the tenancy was newly reclaimed, 0 if not, -EINTR.
  */
-static bool accmem_ctx_detach(struct accmem_ctx *ctx, bool reclaim)
+static int accmem_ctx_detach(struct accmem_ctx *ctx, bool reclaim)
 {
 	struct accmem_device *adev = ctx->adev;
-	bool detach, reclaimed = false;
+	int reclaimed = 0;
+	bool detach;
 
-	down_write(&ctx->ioctl_lock);
+	if (!reclaim)
+		down_write(&ctx->ioctl_lock);
+	else if (down_write_killable(&ctx->ioctl_lock))
+		return -EINTR;
 	if (reclaim && !ctx->reclaimed) {
 		mutex_lock(&adev->lock);
 		WRITE_ONCE(ctx->reclaimed, true);
 		mutex_unlock(&adev->lock);
-		reclaimed = true;
+		reclaimed = 1;
 	}
 	detach = !ctx->detached;
 	ctx->detached = true;
@@ -221,9 +227,11 @@ void accmem_file_release(struct accmem_file *afile)
  * any that are running have returned; the tenant's handles are dropped.
  * The caller revokes the dma-bufs (accmem_device_reclaim()).
  *
- * Return: true if the tenancy was not reclaimed before.
+ * Return: 1 if the tenancy was not reclaimed before, 0 if it was, -EINTR
+ * if a fatal signal came while running ioctls were waited for (nothing
+ * done then).
  */
-bool accmem_ctx_reclaim(struct accmem_ctx *ctx)
+int accmem_ctx_reclaim(struct accmem_ctx *ctx)
 {
 	return accmem_ctx_detach(ctx, true);
 }

@@ -467,15 +467,20 @@ void accmem_device_revoke(struct accmem_device *adev)
  * tenant's device file or inert dma-buf files.
  *
  * A device without a tenant is left alone, and reclaiming a tenancy twice
- * does nothing more. Waits only for the tenant's ioctls that are running.
+ * does nothing more; a reclaim that runs beside another returns, like it,
+ * once every dma-buf is revoked. Waits only for the tenant's ioctls that
+ * are running, killably.
  *
  * Context: process context; takes the device's lock, the tenancy's ioctl
  * lock and the dma-bufs' reservation locks.
+ * Return: 0, or -EINTR (fatal signal while waiting for the tenant's
+ * ioctls: nothing was done).
  */
-void accmem_device_reclaim(struct accmem_device *adev)
+int accmem_device_reclaim(struct accmem_device *adev)
 {
 	struct accmem_dmabuf *exp;
 	struct accmem_ctx *ctx;
+	int ret;
 
 	/* Hold the tenancy: no other one begins while this one is revoked. */
 	mutex_lock(&adev->lock);
@@ -484,18 +489,27 @@ void accmem_device_reclaim(struct accmem_device *adev)
 		ctx = NULL;
 	mutex_unlock(&adev->lock);
 	if (!ctx)
-		return;
+		return 0;
 
-	if (accmem_ctx_reclaim(ctx)) {
-		mutex_lock(&adev->lock);
-		list_for_each_entry(exp, &adev->dmabufs, dev_node)
-			accmem_export_revoke_locked(exp);
+	ret = accmem_ctx_reclaim(ctx);
+	if (ret < 0)
+		goto out;
+	/*
+	 * Also when another reclaim marked the tenancy first: this one
+	 * returns only once every dma-buf is revoked (which is idempotent).
+	 */
+	mutex_lock(&adev->lock);
+	list_for_each_entry(exp, &adev->dmabufs, dev_node)
+		accmem_export_revoke_locked(exp);
+	if (ret)
 		pr_info("%s: reclaimed from tenant %d\n", adev->name,
 			pid_nr(ctx->owner));
-		mutex_unlock(&adev->lock);
-		accmem_device_state_changed(adev);
-	}
+	mutex_unlock(&adev->lock);
+	accmem_device_state_changed(adev);
+	ret = 0;
+out:
 	accmem_ctx_users_put(ctx);
+	return ret;
 }
 
 /**

@@ -62,7 +62,7 @@ void accmem_export_unhold_locked(struct accmem_dmabuf *exp)
 {
 	lockdep_assert_held(&exp->adev->objs_lock);
 	if (!WARN_ON_ONCE(!exp->holds) && !--exp->holds && exp->revoked)
-		queue_work(accmem_wq, &exp->inert_work);
+		queue_delayed_work(accmem_wq, &exp->inert_work, 0);
 }
 
 /**
@@ -110,16 +110,24 @@ static void accmem_export_drop_buffer(struct accmem_dmabuf *exp)
 }
 
 /*
- * A revoked export that nothing holds: wait for its fences (whatever an
- * importer queued on it before it unmapped), then let go of the memory.
+ * A revoked export that nothing holds: once its fences have signalled
+ * (whatever an importer queued on it before it unmapped), let go of the
+ * memory. Polled rather than waited for: whoever holds the file can still
+ * add fences (DMA_BUF_IOCTL_IMPORT_SYNC_FILE), and neither a worker nor
+ * the dma-buf's release (which cancels this) may block on them.
  */
 static void accmem_export_inert_work(struct work_struct *work)
 {
-	struct accmem_dmabuf *exp = container_of(work, struct accmem_dmabuf,
+	struct accmem_dmabuf *exp = container_of(to_delayed_work(work),
+						 struct accmem_dmabuf,
 						 inert_work);
 
-	dma_resv_wait_timeout(exp->dmabuf->resv, DMA_RESV_USAGE_BOOKKEEP,
-			      false, MAX_SCHEDULE_TIMEOUT);
+	if (!dma_resv_test_signaled(exp->dmabuf->resv,
+				    DMA_RESV_USAGE_BOOKKEEP)) {
+		queue_delayed_work(accmem_wq, &exp->inert_work,
+				   ACCMEM_INERT_POLL);
+		return;
+	}
 	accmem_export_drop_buffer(exp);
 }
 
@@ -157,7 +165,7 @@ void accmem_export_revoke_locked(struct accmem_dmabuf *exp)
 	accmem_dma_buf_invalidate(exp->dmabuf);
 	dma_resv_unlock(exp->dmabuf->resv);
 	if (idle)
-		queue_work(accmem_wq, &exp->inert_work);
+		queue_delayed_work(accmem_wq, &exp->inert_work, 0);
 }
 
 static int accmem_dmabuf_attach(struct dma_buf *dmabuf,
@@ -348,7 +356,7 @@ static void accmem_dmabuf_release(struct dma_buf *dmabuf)
 	list_del(&exp->dev_node);
 	mutex_unlock(&adev->lock);
 	/* Nobody holds the dma-buf: no fence can be added any more. */
-	cancel_work_sync(&exp->inert_work);
+	cancel_delayed_work_sync(&exp->inert_work);
 	/* Stable now: nothing else drops the buffer (0: inert already). */
 	trace_accmem_release(adev->name, exp->buf ? exp->buf->handle : 0,
 			     exp->ino, exp->offset, exp->length);
@@ -513,7 +521,7 @@ static struct dma_buf *accmem_export_create(struct accmem_buffer *buf,
 	if (!exp)
 		return ERR_PTR(-ENOMEM);
 	INIT_LIST_HEAD(&exp->attachments);
-	INIT_WORK(&exp->inert_work, accmem_export_inert_work);
+	INIT_DELAYED_WORK(&exp->inert_work, accmem_export_inert_work);
 	exp->offset = args->offset;
 	exp->length = args->length;
 

@@ -113,7 +113,8 @@ int accmem_ioctl_ranges(struct accmem_file *afile,
 
 	accmem_ranges_walk(buf, &out);
 	if (out.count > U32_MAX) {
-		ret = -EOVERFLOW;
+		ret = accmem_uarg_refuse(ua, -EOVERFLOW,
+					 "more ranges than a u32 counts");
 		goto out_put;
 	}
 	if (args.count && args.count < out.count) {

@@ -174,10 +174,12 @@ static ssize_t reclaim_store(struct device *dev,
 			     struct device_attribute *attr, const char *buf,
 			     size_t count)
 {
+	int ret;
+
 	if (!sysfs_streq(buf, "1"))
 		return -EINVAL;
-	accmem_device_reclaim(accmem_from_dev(dev));
-	return count;
+	ret = accmem_device_reclaim(accmem_from_dev(dev));
+	return ret ?: count;
 }
 static DEVICE_ATTR_WO(reclaim);
 

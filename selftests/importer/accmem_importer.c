@@ -337,7 +337,9 @@ static int imp_ioctl_fill(struct xarray *imports, void __user *uarg)
 				  uarg);
 	if (IS_ERR(imp))
 		return PTR_ERR(imp);
+	/* Whole words: the read-back after memset_io() reads the last one. */
 	if (args.flags || args.pad || !args.len ||
+	    !IS_ALIGNED(args.offset | args.len, sizeof(u32)) ||
 	    check_add_overflow(args.offset, args.len, &end) ||
 	    end > imp->dmabuf->size)
 		return -EINVAL;
