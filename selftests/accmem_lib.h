@@ -445,6 +445,18 @@ static inline int accmem_set_param_str(const char *name, const char *v)
 }
 
 /*
+ * Sets the pci_vmap parameter to "allow" (dma-bufs exported from now on
+ * may be vmapped on the PCI backend), saving its value in @old for
+ * accmem_set_param_str("pci_vmap", old) to put back. 0 or -errno.
+ */
+static inline int accmem_pci_vmap_allow(char *old, size_t len)
+{
+	int ret = accmem_get_param_str("pci_vmap", old, len);
+
+	return ret ?: accmem_set_param_str("pci_vmap", "allow");
+}
+
+/*
  * Exports as accmem_export() does, with the pci_vmap parameter "allow" for
  * the export: on the PCI backend a dma-buf that importers may vmap (an I/O
  * map, which the test importer handles through iosys_map). The parameter
@@ -456,9 +468,7 @@ static inline int accmem_export_vmap(int fd, __u32 handle, __u64 offset,
 	char old[32];
 	int ret, d;
 
-	ret = accmem_get_param_str("pci_vmap", old, sizeof(old));
-	if (!ret)
-		ret = accmem_set_param_str("pci_vmap", "allow");
+	ret = accmem_pci_vmap_allow(old, sizeof(old));
 	if (ret)
 		return ret;
 	d = accmem_export(fd, handle, offset, length, flags);

@@ -84,9 +84,7 @@ static int tenant_start_vmap(struct accmem_tenant *t, __u64 size,
 	char old[32];
 	int ret, ret2;
 
-	ret = accmem_get_param_str("pci_vmap", old, sizeof(old));
-	if (!ret)
-		ret = accmem_set_param_str("pci_vmap", "allow");
+	ret = accmem_pci_vmap_allow(old, sizeof(old));
 	if (ret)
 		return ret;
 	ret = accmem_tenant_start(t, size, how, seed);
