@@ -671,8 +671,9 @@ static void bench_growth(int rounds, struct summ *alloc, struct summ *export)
 				ta[l][n[l]] = (accmem_now() - t0) * 1e6;
 
 				t0 = accmem_now();
-				ret = accmem_export(accmem_fd, g.h[i], 0, 4096,
-						    O_RDWR | O_CLOEXEC);
+				ret = accmem_export(accmem_fd,
+						    g.h[i % step_allocs[0]], 0,
+						    4096, O_RDWR | O_CLOEXEC);
 				if (ret < 0)
 					break;
 				close(ret);
@@ -681,7 +682,8 @@ static void bench_growth(int rounds, struct summ *alloc, struct summ *export)
 				if (imp_fd < 0 || i % 3)
 					continue;
 				t0 = accmem_now();
-				ret = accmem_imp_import(imp_fd, g.fd[i % 100],
+				ret = accmem_imp_import(imp_fd,
+							g.fd[i % step_exports[0]],
 							ACCMEM_IMP_DYN_PIN, 0,
 							NULL);
 				if (ret < 0)
