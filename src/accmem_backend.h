@@ -51,7 +51,9 @@ struct accmem_seg {
  * @dir: DMA direction
  * @nsegs: entries in @segs (and orig_nents of @sgt)
  * @saved: DMA address/length of each mapped entry, to undo the mapping
- *	even if the importer edited the table in place
+ *	even if the importer edited the table in place (@nsegs entries, in
+ *	the same allocation, after @segs)
+ * @sg1: the table of a one-segment mapping (no allocation of its own)
  * @segs: the physical segments
  */
 struct accmem_mapping {
@@ -60,10 +62,11 @@ struct accmem_mapping {
 	struct device *dev;
 	enum dma_data_direction dir;
 	unsigned int nsegs;
-	struct {
+	struct accmem_saved_seg {
 		dma_addr_t addr;
 		unsigned int len;
 	} *saved;
+	struct scatterlist sg1;
 	struct accmem_seg segs[];
 };
 

@@ -6,7 +6,9 @@
  * every dma-buf exported from it (until that is released or made inert by
  * reclaim). When the last reference goes, a work item
  * zeroes the memory and only then returns it to the allocator and drops the
- * buffer's reference on the context. So memory is never scrubbed while an
+ * buffer's reference on the context; a small buffer whose handle is the
+ * last reference is zeroed by ACCMEM_IOC_FREE itself (waking a worker
+ * costs more than zeroing a few pages). So memory is never scrubbed while an
  * importer can still reach it, and never reused before it is scrubbed.
  *
  * Copyright (C) 2026 The accmem authors
@@ -57,6 +59,30 @@ static void accmem_buffer_release(struct kref *ref)
 	/* Zeroing gigabytes must not block the closing task. */
 	atomic_inc(&accmem_buf_dev(buf)->scrubs_pending);
 	queue_work(accmem_wq, &buf->release_work);
+}
+
+/*
+ * Up to this size, a buffer freed by its handle's last reference is
+ * scrubbed by ACCMEM_IOC_FREE itself: queueing the work woke a worker that
+ * preempted the freeing task, two context switches per small buffer
+ * (Documentation/performance.rst).
+ */
+#define ACCMEM_SCRUB_INLINE_MAX	SZ_64K
+
+/* kref release of accmem_ioctl_free(): the caller holds no lock. */
+static void accmem_buffer_release_inline(struct kref *ref)
+{
+	struct accmem_buffer *buf = container_of(ref, struct accmem_buffer,
+						 ref);
+
+	if (buf->size > ACCMEM_SCRUB_INLINE_MAX) {
+		accmem_buffer_release(ref);
+		return;
+	}
+	atomic_dec(&buf->ctx->live_allocs);
+	atomic_inc(&accmem_buf_dev(buf)->scrubs_pending);
+	/* The open file holds the context: this is not its last user. */
+	accmem_buffer_release_work(&buf->release_work);
 }
 
 /**
@@ -301,7 +327,7 @@ int accmem_ioctl_free(struct accmem_file *afile, const struct accmem_uarg *ua)
 		return -ENOENT;
 	trace_accmem_free(afile->adev->name, args.handle, buf->size,
 			  buf->dev_addr, buf->flags);
-	accmem_buffer_put(buf);
+	kref_put(&buf->ref, accmem_buffer_release_inline);
 	return 0;
 }
 

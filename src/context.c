@@ -73,7 +73,7 @@ static int accmem_ctx_create(struct accmem_device *adev,
 	}
 	accmem_device_get(adev);
 	adev->ctx = ctx;
-	adev->file_open = true;
+	WRITE_ONCE(adev->file_open, true);
 	mutex_unlock(&adev->lock);
 	accmem_device_state_changed(adev);
 
@@ -170,7 +170,7 @@ static int accmem_ctx_detach(struct accmem_ctx *ctx, bool reclaim)
 	if (detach) {
 		accmem_ctx_drop_handles(ctx);
 		mutex_lock(&adev->lock);
-		adev->file_open = false;
+		WRITE_ONCE(adev->file_open, false);
 		mutex_unlock(&adev->lock);
 		accmem_device_state_changed(adev);
 		accmem_ctx_users_put(ctx);

@@ -103,8 +103,16 @@ static void accmem_export_drop_buffer(struct accmem_dmabuf *exp)
 	atomic_sub(pins, &adev->stats.pins);
 	atomic64_sub(exp->length, &buf->ctx->exported_bytes);
 	atomic_dec(&buf->ctx->live_exports);
-	atomic_dec(&adev->stats.live_exports);
-	accmem_device_state_changed(adev);
+	/*
+	 * The state only depends on exports once the file is closed (draining
+	 * or reclaiming until the last one goes): waking its pollers
+	 * (kernfs_notify() queues a work item) for every release cost the
+	 * tenant a context switch per export. A close racing with this
+	 * notifies itself after clearing file_open (accmem_ctx_detach()).
+	 */
+	if (atomic_dec_and_test(&adev->stats.live_exports) &&
+	    !READ_ONCE(adev->file_open))
+		accmem_device_state_changed(adev);
 	/* May start the scrub: nothing reaches this memory any more. */
 	accmem_buffer_put(buf);
 }

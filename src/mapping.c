@@ -55,6 +55,13 @@ static u32 accmem_max_seg(struct device *dev)
 	return max_t(u64, ALIGN_DOWN(max, PAGE_SIZE), PAGE_SIZE);
 }
 
+/* The table of a mapping with more than one segment is allocated. */
+static void accmem_mapping_free_table(struct accmem_mapping *map)
+{
+	if (map->sgt.sgl != &map->sg1)
+		sg_free_table(&map->sgt);
+}
+
 /**
  * accmem_mapping_create() - build and DMA-map the sg_table of an export
  * @exp: export
@@ -63,8 +70,10 @@ static u32 accmem_max_seg(struct device *dev)
  *
  * Segments merge physically contiguous memory up to
  * min(dma_get_max_seg_size(@dev), 2 GiB - PAGE_SIZE), page aligned. The
- * arrays are kvmalloc()ed: a large export cut into small segments needs
- * more than kmalloc() can give.
+ * mapping and its two arrays are one kvmalloc() (a large export cut into
+ * small segments needs more than kmalloc() can give); a one-segment
+ * mapping uses the scatterlist inside it, so that mapping a small export
+ * allocates once (Documentation/performance.rst).
  *
  * Return: the mapping, or an ERR_PTR.
  */
@@ -82,10 +91,13 @@ struct accmem_mapping *accmem_mapping_create(struct accmem_dmabuf *exp,
 	/* Count, then fill: the table is exactly as long as needed. */
 	accmem_buffer_walk(exp->buf, exp->offset, exp->length,
 			   accmem_seg_add, &b);
-	/* Beyond ~262k segments (16 bytes each) kmalloc cannot serve it. */
-	map = kvzalloc(struct_size(map, segs, b.count), GFP_KERNEL);
+	/* Beyond ~131k segments (32 bytes each) kmalloc cannot serve it. */
+	map = kvzalloc(size_add(struct_size(map, segs, b.count),
+				array_size(b.count, sizeof(*map->saved))),
+		       GFP_KERNEL);
 	if (!map)
 		return ERR_PTR(-ENOMEM);
+	map->saved = (struct accmem_saved_seg *)&map->segs[b.count];
 	b.segs = map->segs;
 	b.max = b.count;
 	b.count = 0;
@@ -97,29 +109,29 @@ struct accmem_mapping *accmem_mapping_create(struct accmem_dmabuf *exp,
 	map->dev = dev;
 	map->dir = dir;
 
-	ret = sg_alloc_table(&map->sgt, map->nsegs, GFP_KERNEL);
-	if (ret)
-		goto err_free;
+	if (map->nsegs == 1) {
+		sg_init_table(&map->sg1, 1);
+		map->sgt.sgl = &map->sg1;
+		map->sgt.orig_nents = 1;
+	} else {
+		ret = sg_alloc_table(&map->sgt, map->nsegs, GFP_KERNEL);
+		if (ret)
+			goto err_free;
+	}
 
 	ret = adev->ops->map(adev, map);
 	if (ret)
 		goto err_table;
 
-	map->saved = kvcalloc(map->sgt.nents, sizeof(*map->saved), GFP_KERNEL);
-	if (!map->saved) {
-		ret = -ENOMEM;
-		goto err_unmap;
-	}
+	/* nents <= nsegs: the DMA API merges entries, never splits them. */
 	for_each_sgtable_dma_sg(&map->sgt, sg, i) {
 		map->saved[i].addr = sg_dma_address(sg);
 		map->saved[i].len = sg_dma_len(sg);
 	}
 	return map;
 
-err_unmap:
-	adev->ops->unmap(adev, map);
 err_table:
-	sg_free_table(&map->sgt);
+	accmem_mapping_free_table(map);
 err_free:
 	kvfree(map);
 	return ERR_PTR(ret);
@@ -144,8 +156,7 @@ void accmem_mapping_destroy(struct accmem_device *adev,
 		sg_dma_len(sg) = map->saved[i].len;
 	}
 	adev->ops->unmap(adev, map);
-	sg_free_table(&map->sgt);
-	kvfree(map->saved);
+	accmem_mapping_free_table(map);
 	kvfree(map);
 }
 

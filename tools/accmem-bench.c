@@ -19,7 +19,22 @@
  *
  * Prints a markdown table, then one line per ratio: "ratio NAME VALUE".
  * TCG times are only comparable within one run: only ratios mean anything.
+ * The ratios (Documentation/performance.rst has the targets):
+ *   export_4k/_2m/_64m  alloc+export+close / udmabuf's create+close
+ *   map_1g              attach+map+unmap of 1 GiB / udmabuf's
+ *   segments_1g         accmem's segments for a contiguous 1 GiB (a count)
+ *   map_4k              attach+map+unmap of 4 KiB / the faster peer's
+ *   export_4k_p99       p99 of 4 KiB alloc+export+close / the faster peer's
+ *   scrub_limit         scrub bandwidth / in-kernel fill of the same memory
+ *   turnover            last release -> next open(), per GiB / fill per GiB
+ *   alloc_growth        alloc+free with 100k live allocations / with 100
+ *   export_growth       export+close with 10k live exports / with 100
+ *   map_64k_segs        time per segment of a 64 KiB-segment map of a
+ *                       contiguous export, beyond its one-segment map /
+ *                       udmabuf's time per segment (1 GiB, one per page)
  */
+#include <sys/resource.h>
+
 #include <linux/dma-heap.h>
 #include <linux/udmabuf.h>
 
@@ -530,51 +545,330 @@ static void bench_scrub_limit(uint64_t size, int reps, double *scrub_limit,
 	free(fill_t);
 }
 
-/*
- * 5. allocator: alloc+free latency with 100, 10k and 100k live
- * allocations, interleaved: @rounds rounds, each growing from 100 to 100k
- * live (a batch at each step) and back.
- */
-static void bench_alloc_growth(int rounds, struct summ *out)
+/* Slab: in /proc/meminfo, KiB; -1 if unreadable. */
+static long long meminfo_kib(const char *field)
 {
-	static const int lives[] = { 100, 10000, 100000 };
-	int iters = quick ? 100 : 300, live = 0, r, l, i, n[3] = { 0 };
-	uint32_t *h = calloc(lives[2], sizeof(*h));
-	double *t[3];
+	char line[128];
+	long long v = -1;
+	size_t len = strlen(field);
+	FILE *f = fopen("/proc/meminfo", "r");
 
-	for (l = 0; l < 3; l++)
-		t[l] = calloc(rounds * iters, sizeof(double));
-	for (r = 0; r < rounds; r++) {
-		for (l = 0; l < 3; l++) {
-			for (; live < lives[l]; live++) {
-				int ret = accmem_alloc(accmem_fd, 4096, 0, 0);
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, len) && line[len] == ':') {
+			v = atoll(line + len + 1);
+			break;
+		}
+	fclose(f);
+	return v;
+}
 
-				if (ret < 0)
-					goto out;
-				h[live] = ret;
-			}
-			for (i = 0; i < iters; i++) {
+/* The growth steps: live allocations, and live exports among them. */
+#define NSTEP 3
+static const int step_allocs[NSTEP] = { 100, 10000, 100000 };
+static const int step_exports[NSTEP] = { 100, 1000, 10000 };
+
+struct growth {
+	uint32_t *h;		/* the live allocations */
+	int *fd;		/* the live exports (of h[0..]) */
+	int allocs, exports;
+	long long slab_alloc, slab_export;	/* KiB added while growing */
+	long long n_alloc, n_export;		/* objects added meanwhile */
+};
+
+/* Grows to @allocs live allocations and @exports live exports. */
+static int grow(struct growth *g, int allocs, int exports)
+{
+	long long s0 = meminfo_kib("Slab"), s1;
+	int n0 = g->allocs, ret;
+
+	for (; g->allocs < allocs; g->allocs++) {
+		ret = accmem_alloc(accmem_fd, 4096, 0, 0);
+		if (ret < 0)
+			return ret;
+		g->h[g->allocs] = ret;
+	}
+	s1 = meminfo_kib("Slab");
+	g->slab_alloc += s1 - s0;
+	g->n_alloc += g->allocs - n0;
+	n0 = g->exports;
+	for (; g->exports < exports; g->exports++) {
+		ret = accmem_export(accmem_fd, g->h[g->exports], 0, 4096,
+				    O_RDWR | O_CLOEXEC);
+		if (ret < 0)
+			return ret;
+		g->fd[g->exports] = ret;
+	}
+	g->slab_export += meminfo_kib("Slab") - s1;
+	g->n_export += g->exports - n0;
+	return 0;
+}
+
+static void shrink(struct growth *g, int allocs, int exports)
+{
+	for (; g->exports > exports; g->exports--)
+		close(g->fd[g->exports - 1]);
+	for (; g->allocs > allocs; g->allocs--)
+		accmem_free(accmem_fd, g->h[g->allocs - 1]);
+}
+
+/*
+ * 5. Growth: the cost of an allocation (alloc+free of 4 KiB), of an
+ * export (export+close of a live 4 KiB allocation) and of an import
+ * (attach+map+unmap+detach of a live export) with 100, 10k and 100k live
+ * allocations, of which 100, 1k and 10k are exported, interleaved:
+ * @rounds rounds, each growing from the first step to the last and
+ * shrinking back. The kernel memory of a live allocation and of a live
+ * export: the growth of /proc/meminfo "Slab" over the objects added.
+ * ratio alloc_growth and export_growth: the last step's median / the
+ * first's.
+ */
+static void bench_growth(int rounds, struct summ *alloc, struct summ *export)
+{
+	static const char *const step_name[NSTEP] = {
+		"100 live allocations, 100 exports",
+		"10k live allocations, 1k exports",
+		"100k live allocations, 10k exports",
+	};
+	int iters = quick ? 100 : 300, r = 0, l, i, ret = 0;
+	int n[NSTEP] = { 0 }, nm[NSTEP] = { 0 };
+	struct growth g = {
+		.h = calloc(step_allocs[NSTEP - 1], sizeof(*g.h)),
+		.fd = calloc(step_exports[NSTEP - 1], sizeof(*g.fd)),
+	};
+	double *ta[NSTEP], *te[NSTEP], *tm[NSTEP];
+	struct summ map[NSTEP];
+	struct rlimit rl;
+	char what[128];
+
+	/* the live exports are fds */
+	getrlimit(RLIMIT_NOFILE, &rl);
+	if (rl.rlim_cur < (rlim_t)step_exports[NSTEP - 1] + 100) {
+		rl.rlim_cur = step_exports[NSTEP - 1] + 100;
+		if (rl.rlim_max < rl.rlim_cur)
+			rl.rlim_max = rl.rlim_cur;
+		if (setrlimit(RLIMIT_NOFILE, &rl))
+			ret = -errno;
+	}
+	for (l = 0; l < NSTEP; l++) {
+		ta[l] = calloc(rounds * iters, sizeof(double));
+		te[l] = calloc(rounds * iters, sizeof(double));
+		tm[l] = calloc(rounds * iters, sizeof(double));
+	}
+	for (r = 0; r < rounds && !ret; r++) {
+		for (l = 0; l < NSTEP && !ret; l++) {
+			ret = grow(&g, step_allocs[l], step_exports[l]);
+			for (i = 0; i < iters && !ret; i++) {
 				double t0 = accmem_now();
+				int h = accmem_alloc(accmem_fd, 4096, 0, 0);
 
-				accmem_free(accmem_fd,
-					    accmem_alloc(accmem_fd, 4096, 0, 0));
-				t[l][n[l]++] = (accmem_now() - t0) * 1e6;
+				if (h < 0) {
+					ret = h;
+					break;
+				}
+				accmem_free(accmem_fd, h);
+				ta[l][n[l]] = (accmem_now() - t0) * 1e6;
+
+				t0 = accmem_now();
+				ret = accmem_export(accmem_fd,
+						    g.h[i % step_allocs[0]], 0,
+						    4096, O_RDWR | O_CLOEXEC);
+				if (ret < 0)
+					break;
+				close(ret);
+				te[l][n[l]++] = (accmem_now() - t0) * 1e6;
+				ret = 0;
+				if (imp_fd < 0 || i % 3)
+					continue;
+				t0 = accmem_now();
+				ret = accmem_imp_import(imp_fd,
+							g.fd[i % step_exports[0]],
+							ACCMEM_IMP_DYN_PIN, 0,
+							NULL);
+				if (ret < 0)
+					break;
+				ret = accmem_imp_release(imp_fd, ret);
+				tm[l][nm[l]++] = (accmem_now() - t0) * 1e6;
 			}
 		}
-		for (; live > lives[0]; live--)
-			accmem_free(accmem_fd, h[live - 1]);
+		shrink(&g, step_allocs[0], step_exports[0]);
 	}
-out:
-	for (i = 0; i < live; i++)
-		accmem_free(accmem_fd, h[i]);
-	for (l = 0; l < 3; l++) {
-		out[l] = r == rounds ? summarize(t[l], n[l]) : none;
-		add_row1(l == 0 ? "alloc+free with 100 live" :
-			 l == 1 ? "alloc+free with 10k live" :
-			 "alloc+free with 100k live", "us", out[l]);
-		free(t[l]);
+	shrink(&g, 0, 0);
+	if (ret)
+		fprintf(stderr, "growth: %s\n", strerror(-ret));
+	for (l = 0; l < NSTEP; l++) {
+		alloc[l] = ret ? none : summarize(ta[l], n[l]);
+		export[l] = ret ? none : summarize(te[l], n[l]);
+		map[l] = ret ? none : summarize(tm[l], nm[l]);
+		free(ta[l]);
+		free(te[l]);
+		free(tm[l]);
 	}
-	free(h);
+	for (l = 0; l < NSTEP; l++) {
+		snprintf(what, sizeof(what), "alloc+free 4 KiB, %s", step_name[l]);
+		add_row1(what, "us", alloc[l]);
+	}
+	for (l = 0; l < NSTEP; l++) {
+		snprintf(what, sizeof(what), "export+close 4 KiB, %s", step_name[l]);
+		add_row1(what, "us", export[l]);
+	}
+	for (l = 0; l < NSTEP; l++) {
+		snprintf(what, sizeof(what), "attach+map+unmap 4 KiB, %s",
+			 step_name[l]);
+		add_row1(what, "us", map[l]);
+	}
+	add_row1("kernel memory (Slab) per live allocation", "bytes",
+		 ret || !g.n_alloc ? none :
+		 single(g.slab_alloc * 1024.0 / g.n_alloc));
+	add_row1("kernel memory (Slab) per live export", "bytes",
+		 ret || !g.n_export ? none :
+		 single(g.slab_export * 1024.0 / g.n_export));
+	free(g.h);
+	free(g.fd);
+}
+
+/* Maximum segment sizes of the two importers of 6. */
+#define NSEG 2
+static const uint64_t seg_max[NSEG] = { 64 * KiB, 2 * GiB };
+
+/*
+ * One export of @h mapped by importers limited to seg_max[] segments,
+ * @reps times each, interleaved: the time of attach+map+unmap+detach, the
+ * segments, and the kernel memory the mapping holds while it exists
+ * (MemFree before the import - MemFree while it is mapped: the sg_table,
+ * accmem's segment arrays and what the DMA API keeps). Returns 0 or -errno.
+ */
+static int map_segs(uint32_t h, uint64_t size, int reps, struct summ *t,
+		    struct summ *segs, struct summ *mem)
+{
+	double *tv[NSEG], *mv[NSEG], nents[NSEG] = { -1, -1 };
+	int fd, r, s, ret = 0, n = 0;
+
+	fd = accmem_export(accmem_fd, h, 0, size, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return fd;
+	for (s = 0; s < NSEG; s++) {
+		tv[s] = calloc(reps, sizeof(double));
+		mv[s] = calloc(reps, sizeof(double));
+	}
+	for (r = 0; r < reps && !ret; r++, n++) {
+		for (s = 0; s < NSEG && !ret; s++) {
+			struct accmem_imp_import a;
+			long long m0 = meminfo_kib("MemFree"), m1;
+			double t0 = accmem_now(), t1, t2;
+			int id = accmem_imp_import(imp_fd, fd, ACCMEM_IMP_DYN_PIN,
+						   seg_max[s], &a);
+
+			if (id < 0) {
+				ret = id;
+				break;
+			}
+			t1 = accmem_now();
+			m1 = meminfo_kib("MemFree");
+			t2 = accmem_now();
+			ret = accmem_imp_release(imp_fd, id);
+			tv[s][r] = (t1 - t0 + accmem_now() - t2) * 1e6;
+			mv[s][r] = (m0 - m1) / 1024.0;
+			nents[s] = a.nents;
+		}
+	}
+	close(fd);
+	for (s = 0; s < NSEG; s++) {
+		t[s] = ret ? none : summarize(tv[s], n);
+		mem[s] = ret ? none : summarize(mv[s], n);
+		segs[s] = ret ? none : single(nents[s]);
+		free(tv[s]);
+		free(mv[s]);
+	}
+	return ret;
+}
+
+static void add_map_rows(const char *what, const struct summ *t,
+			 const struct summ *segs, const struct summ *mem)
+{
+	char name[160];
+	int s;
+
+	for (s = 0; s < NSEG; s++) {
+		const char *seg = size_name(seg_max[s]);
+
+		snprintf(name, sizeof(name), "attach+map+unmap %s, %s segments",
+			 what, seg);
+		add_row1(name, "us", t[s]);
+		snprintf(name, sizeof(name), "sg segments %s, %s segments",
+			 what, seg);
+		add_row1(name, "", segs[s]);
+		snprintf(name, sizeof(name),
+			 "kernel memory of the mapping %s, %s segments", what, seg);
+		add_row1(name, "MiB", mem[s]);
+	}
+}
+
+/*
+ * 6. Scale: three quarters of the device's memory allocated contiguous,
+ * then half of it scattered (the device filled with 64 KiB allocations,
+ * every other one freed, and the holes allocated as one buffer), each
+ * exported and mapped by importers limited to 64 KiB and to 2 GiB
+ * segments. @ns_per_seg: the 64 KiB importer's time per segment of the
+ * contiguous allocation, beyond the one-segment map of the same export:
+ * (t(64 KiB) - t(2 GiB)) / (segments(64 KiB) - segments(2 GiB)), in ns.
+ */
+static void bench_scale(uint64_t mem_size, int reps, double *ns_per_seg)
+{
+	uint64_t csize = mem_size / 4 * 3 / (2 * MiB) * (2 * MiB);
+	uint64_t frag = 64 * KiB, ssize;
+	int nfrag = mem_size / frag, i, n = 0, h, ret = 0;
+	uint32_t *hs = calloc(nfrag, sizeof(*hs));
+	struct summ t[NSEG], segs[NSEG], mem[NSEG];
+	char what[64];
+
+	*ns_per_seg = -1;
+	reopen_idle();
+	h = accmem_alloc(accmem_fd, csize, 0, ACCMEM_ALLOC_CONTIGUOUS);
+	ret = h < 0 ? h : map_segs(h, csize, reps, t, segs, mem);
+	if (h >= 0)
+		accmem_free(accmem_fd, h);
+	if (ret) {
+		fprintf(stderr, "scale, contiguous %s: %s\n", size_name(csize),
+			strerror(-ret));
+		return;
+	}
+	snprintf(what, sizeof(what), "%s contiguous", size_name(csize));
+	add_map_rows(what, t, segs, mem);
+	if (segs[0].med > segs[1].med)
+		*ns_per_seg = (t[0].med - t[1].med) * 1e3 /
+			      (segs[0].med - segs[1].med);
+	add_row1("time per segment beyond the first, 64 KiB segments", "ns",
+		 single(*ns_per_seg));
+
+	/* A fresh tenancy: everything free and scrubbed. */
+	reopen_idle();
+	for (n = 0; n < nfrag; n++) {
+		h = accmem_alloc(accmem_fd, frag, frag, 0);
+		if (h < 0)
+			break;
+		hs[n] = h;
+	}
+	for (i = 0; i < n; i += 2)
+		accmem_free(accmem_fd, hs[i]);
+	accmem_wait_scrubs(accmem_fd);
+	ssize = (n + 1) / 2 * frag;
+	h = accmem_alloc(accmem_fd, ssize, frag, 0);
+	ret = h < 0 ? h : map_segs(h, ssize, reps, t, segs, mem);
+	if (h >= 0)
+		accmem_free(accmem_fd, h);
+	for (i = 1; i < n; i += 2)
+		accmem_free(accmem_fd, hs[i]);
+	free(hs);
+	if (ret) {
+		fprintf(stderr, "scale, scattered %s: %s\n", size_name(ssize),
+			strerror(-ret));
+		return;
+	}
+	snprintf(what, sizeof(what), "%s in 64 KiB pieces", size_name(ssize));
+	add_map_rows(what, t, segs, mem);
+	reopen_idle();
 }
 
 static void print_cell(struct summ s)
@@ -610,6 +904,23 @@ static void print_table(void)
 	}
 }
 
+/* The faster (smaller, measured) of two peers' figures, or -1. */
+static double faster(double a, double b)
+{
+	if (a <= 0)
+		return b;
+	return b <= 0 || a < b ? a : b;
+}
+
+/*
+ * The scrub and the fill of 4. zero half the device, at most 1 GiB: on a
+ * large BAR ten repetitions of more would take minutes under TCG.
+ */
+static uint64_t scrub_size(uint64_t mem_size)
+{
+	return mem_size / 2 < GiB ? mem_size / 2 : GiB;
+}
+
 static void print_ratio(const char *name, double a, double b)
 {
 	if (a < 0 || b <= 0)
@@ -641,8 +952,10 @@ int main(int argc, char **argv)
 {
 	static const uint64_t exp_sizes[] = { 4 * KiB, 2 * MiB, 64 * MiB };
 	static const uint64_t map_sizes[] = { 4 * KiB, 2 * MiB, 64 * MiB, 1 * GiB };
-	struct summ e_med[3][NEXP], m_med[4][NEXP], growth[3];
-	double m_segs[4][NEXP], scrub_limit, turnover;
+	struct summ e_med[3][NEXP], m_med[4][NEXP];
+	struct summ g_alloc[NSTEP], g_export[NSTEP];
+	double m_segs[4][NEXP], scrub_limit, turnover, ns_per_seg = -1;
+	double udmabuf_ns_per_seg = -1;
 	struct accmem_info info;
 	int i, ret, scrub_only = 0;
 
@@ -705,11 +1018,19 @@ int main(int argc, char **argv)
 		bench_cpu(64 * MiB, 5);
 	}
 
-	bench_scrub_limit(info.mem_size / 2, quick ? 3 : 5, &scrub_limit,
-			  &turnover);
+	bench_scrub_limit(scrub_size(info.mem_size), quick ? 3 : 5,
+			  &scrub_limit, &turnover);
 
-	if (!scrub_only)
-		bench_alloc_growth(quick ? 2 : 3, growth);
+	if (!scrub_only) {
+		bench_growth(quick ? 2 : 3, g_alloc, g_export);
+		if (imp_fd >= 0)
+			bench_scale(info.mem_size, quick ? 2 : 3, &ns_per_seg);
+		if (m_segs[3][UDMABUF] > 0)
+			udmabuf_ns_per_seg = m_med[3][UDMABUF].med * 1e3 /
+					     m_segs[3][UDMABUF];
+		add_row1("udmabuf: time per segment, 1 GiB in pages", "ns",
+			 single(udmabuf_ns_per_seg));
+	}
 
 	print_table();
 	if (!scrub_only) {
@@ -721,7 +1042,15 @@ int main(int argc, char **argv)
 			printf("ratio segments_1g n/a\n");
 		else
 			printf("ratio segments_1g %.0f\n", m_segs[3][ACCMEM]);
-		print_ratio("alloc_growth", growth[2].med, growth[0].med);
+		print_ratio("map_4k", m_med[0][ACCMEM].med,
+			    faster(m_med[0][UDMABUF].med, m_med[0][HEAP].med));
+		print_ratio("export_4k_p99", e_med[0][ACCMEM].p99,
+			    faster(e_med[0][UDMABUF].p99, e_med[0][HEAP].p99));
+		print_ratio("alloc_growth", g_alloc[NSTEP - 1].med,
+			    g_alloc[0].med);
+		print_ratio("export_growth", g_export[NSTEP - 1].med,
+			    g_export[0].med);
+		print_ratio("map_64k_segs", ns_per_seg, udmabuf_ns_per_seg);
 	}
 	/* already quotients of medians */
 	print_ratio("scrub_limit", scrub_limit, 1);
