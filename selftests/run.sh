@@ -7,33 +7,36 @@
 # A program that dies without printing its totals counts as one failure.
 # Exit status: 0 when nothing failed.
 #
-# Only shell builtins besides the programs and one tee each: in a debug
-# guest every exec of a host binary over 9p costs a noticeable fraction of
-# a second.
+# Only shell builtins besides the programs and one tee each, and no
+# command substitution (a fork each): in a debug guest under TCG every
+# fork costs a noticeable fraction of a second, every exec of a host
+# binary over 9p more.
 
 pass=0
 fail=0
 skip=0
 tmp=${TMPDIR:-/tmp}/accmem-run.$$
 
-uptime_s() { # prints whole seconds of uptime
+uptime_s() { # sets $up to whole seconds of uptime
 	read -r up _ </proc/uptime
-	echo "${up%%.*}"
+	up=${up%%.*}
 }
 
-# field NAME LINE: the number after "NAME:" in a "# Totals:" line
+# field NAME LINE: sets $v to the number after "NAME:" in a "# Totals:" line
 field() {
 	v=${2#*" $1:"}
-	echo "${v%% *}"
+	v=${v%% *}
 }
 
 for t in "$@"; do
 	name=${t##*/}
 	echo "# running $name"
-	t0=$(uptime_s)
+	uptime_s
+	t0=$up
 	{ "$t"; echo $? >"$tmp.rc"; } 2>&1 | tee "$tmp.out"
 	read -r rc <"$tmp.rc"
-	echo "# $name: exited $rc after $(($(uptime_s) - t0)) s"
+	uptime_s
+	echo "# $name: exited $rc after $((up - t0)) s"
 	totals=""
 	while IFS= read -r line; do
 		case $line in
@@ -45,11 +48,16 @@ for t in "$@"; do
 		fail=$((fail + 1))
 		continue
 	fi
-	p=$(field pass "$totals")
-	f=$(field fail "$totals")
-	xp=$(field xpass "$totals")
-	s=$(field skip "$totals")
-	e=$(field error "$totals")
+	field pass "$totals"
+	p=$v
+	field fail "$totals"
+	f=$v
+	field xpass "$totals"
+	xp=$v
+	field skip "$totals"
+	s=$v
+	field error "$totals"
+	e=$v
 	pass=$((pass + p))
 	fail=$((fail + f + xp + e))
 	skip=$((skip + s))
