@@ -386,8 +386,8 @@ static int rdma_atomic(struct __test_metadata *_metadata, struct loopback *lb,
 static const char *no_dmabuf_mr_why(void)
 {
 	if (getenv("ACCMEM_RDMA_CORE"))
-		return "the kernel driver has no reg_user_mr_dmabuf (rxe: only the debug kernels' TEST-ONLY patch adds it)";
-	return "the verbs provider has no reg_dmabuf_mr (rxe: only scripts/rdma-core's TEST-ONLY one has it)";
+		return "kernel without reg_user_mr_dmabuf (rxe: debug kernels' TEST-ONLY patch)";
+	return "provider without reg_dmabuf_mr (rxe: scripts/rdma-core's TEST-ONLY one)";
 }
 
 /*
