@@ -24,7 +24,11 @@
  * and vivid still captures. videobuf2-dma-contig is a static importer,
  * refused at attach with EOPNOTSUPP (VIDIOC_QBUF fails with it), but
  * videobuf2-core then leaks the dma-buf (a kernel bug, see the test): that
- * variant SKIPs unless ACCMEM_VB2_ATTACH_FIXED is set.
+ * variant SKIPs unless ACCMEM_VB2_ATTACH_FIXED is set. The debug kernels
+ * carry fixes for both kernel bugs (scripts/debug-patches/), and there
+ * scripts/check sets ACCMEM_VB2_ATTACH_FIXED and ACCMEM_VB2_IOMEM_FIXED:
+ * the dma-contig refusal runs, and the vmalloc one runs with
+ * pci_vmap=allow (the fixed videobuf2-vmalloc refuses the I/O map itself).
  *
  * vivid is loaded by the test (modprobe; SKIP only when the kernel has no
  * vivid module) and unloaded again if the test loaded it.
@@ -490,9 +494,9 @@ TEST_F_TIMEOUT(vivid, capture, 300)
 
 	/*
 	 * With videobuf2-vmalloc fixed to refuse an I/O map at map_dmabuf
-	 * (ACCMEM_VB2_IOMEM_FIXED=1; no kernel the suite runs has it yet),
-	 * the refusal must be as clean with pci_vmap=allow. Never on an
-	 * unfixed kernel: BUG() at VIDIOC_REQBUFS(0).
+	 * (ACCMEM_VB2_IOMEM_FIXED=1: the debug kernels), the refusal must
+	 * be as clean with pci_vmap=allow. Never on an unfixed kernel: BUG()
+	 * at VIDIOC_REQBUFS(0).
 	 */
 	iomem = self->pci && variant->inst == 0 &&
 		getenv("ACCMEM_VB2_IOMEM_FIXED");
