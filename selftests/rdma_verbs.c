@@ -309,45 +309,42 @@ static int post_wait(struct __test_metadata *_metadata, struct loopback *lb,
 }
 
 /*
- * RDMA WRITE of the first @len source bytes to @raddr with @rkey, from QP 0
- * to QP 1; waits for its completion.
+ * RDMA WRITE of the first @len source bytes, or RDMA READ of @len bytes into
+ * the destination, at @raddr with @rkey, from QP 0 to QP 1; waits for its
+ * completion.
  */
-static int rdma_write(struct __test_metadata *_metadata, struct loopback *lb,
-		      __u64 raddr, __u32 rkey, __u32 len)
+static int rdma_rw(struct __test_metadata *_metadata, struct loopback *lb,
+		   enum ibv_wr_opcode opcode, __u64 raddr, __u32 rkey,
+		   __u32 len)
 {
+	bool rd = opcode == IBV_WR_RDMA_READ;
 	struct ibv_sge sge = {
-		.addr = (uintptr_t)lb->src,
+		.addr = (uintptr_t)(rd ? lb->dst : lb->src),
 		.length = len,
-		.lkey = lb->src_mr->lkey,
+		.lkey = rd ? lb->dst_mr->lkey : lb->src_mr->lkey,
 	};
 	struct ibv_send_wr wr = {
 		.sg_list = &sge,
-		.opcode = IBV_WR_RDMA_WRITE,
+		.opcode = opcode,
 	};
 
+	if (rd)
+		memset(lb->dst, 0, len);
 	wr.wr.rdma.remote_addr = raddr;
 	wr.wr.rdma.rkey = rkey;
 	return post_wait(_metadata, lb, &wr, NULL);
 }
 
-/* RDMA READ of @len bytes at @raddr with @rkey into the destination. */
+static int rdma_write(struct __test_metadata *_metadata, struct loopback *lb,
+		      __u64 raddr, __u32 rkey, __u32 len)
+{
+	return rdma_rw(_metadata, lb, IBV_WR_RDMA_WRITE, raddr, rkey, len);
+}
+
 static int rdma_read(struct __test_metadata *_metadata, struct loopback *lb,
 		     __u64 raddr, __u32 rkey, __u32 len)
 {
-	struct ibv_sge sge = {
-		.addr = (uintptr_t)lb->dst,
-		.length = len,
-		.lkey = lb->dst_mr->lkey,
-	};
-	struct ibv_send_wr wr = {
-		.sg_list = &sge,
-		.opcode = IBV_WR_RDMA_READ,
-	};
-
-	memset(lb->dst, 0, len);
-	wr.wr.rdma.remote_addr = raddr;
-	wr.wr.rdma.rkey = rkey;
-	return post_wait(_metadata, lb, &wr, NULL);
+	return rdma_rw(_metadata, lb, IBV_WR_RDMA_READ, raddr, rkey, len);
 }
 
 /*
