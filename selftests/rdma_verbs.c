@@ -2,11 +2,19 @@
 /*
  * accmem dma-bufs registered as RDMA MRs through user-space verbs (fixture
  * verbs): what a runtime does with accmem and a NIC. ibv_reg_dmabuf_mr()
- * on the dma-buf, an RDMA WRITE over a loopback RC QP into it, the result
- * read through the CPU mapping. rxe has no dma-buf MRs, so those tests skip
- * in QEMU; the same QP carries a write into host memory there, so that
- * everything but the dma-buf MR is exercised. The RDMA core's pinned
- * import is tested by rdma_umem.c.
+ * on the dma-buf, RDMA WRITE, READ and atomics over a loopback RC QP into
+ * it, the result read through the CPU mapping and (PCI backend) straight
+ * from the BAR. The RDMA core's pinned import is tested by rdma_umem.c.
+ *
+ * rxe has no dma-buf MRs upstream, neither in the kernel nor in rdma-core's
+ * provider: the dma-buf MR tests skip on stock kernels, naming which half
+ * is missing. The debug kernels carry a TEST-ONLY rxe patch that adds them
+ * (scripts/debug-patches/, through dma_buf_vmap()), and scripts/check runs
+ * this program with a TEST-ONLY libibverbs and rxe provider that have them
+ * (scripts/rdma-core; $ACCMEM_RDMA_CORE names it, LD_LIBRARY_PATH loads
+ * it, and its libibverbs loads only that provider). The exports are made with pci_vmap=allow and
+ * are contiguous: on the PCI backend the patched rxe reads and writes the
+ * BAR through an I/O map (iosys_map), and refuses atomics there.
  *
  * Without an RDMA device, rxe0 is set up (accmem_rdma.h). ACCMEM_RDMA_DEV
  * picks the verbs device (default: the first one).
@@ -36,6 +44,7 @@
 #define SRC_LEN		(64 * 1024)
 #define MR_ACCESS	(IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \
 			 IBV_ACCESS_REMOTE_READ)
+#define ATOMIC_ACCESS	(MR_ACCESS | IBV_ACCESS_REMOTE_ATOMIC)
 
 struct rdma_port {
 	uint8_t num;
@@ -79,7 +88,7 @@ static int qp_connect(struct ibv_qp *qp, uint32_t remote,
 	struct ibv_qp_attr a = {
 		.qp_state = IBV_QPS_INIT,
 		.port_num = p->num,
-		.qp_access_flags = MR_ACCESS,
+		.qp_access_flags = ATOMIC_ACCESS,
 	};
 	int ret;
 
@@ -154,12 +163,17 @@ static struct ibv_context *rdma_open(void)
 	return ctx;
 }
 
-/* Two RC QPs of one device connected back to back, and a source buffer. */
+/*
+ * Two RC QPs of one device connected back to back, a source buffer and a
+ * destination buffer (for RDMA READ and atomics) in host memory.
+ */
 struct loopback {
 	struct ibv_cq *cq;
 	struct ibv_qp *qp[2];
 	struct ibv_mr *src_mr;
 	char *src;
+	struct ibv_mr *dst_mr;
+	char *dst;
 };
 
 FIXTURE(verbs)
@@ -168,13 +182,14 @@ FIXTURE(verbs)
 	struct ibv_pd *pd;
 	struct loopback lb;
 	char name[64];
-	struct accmem_tenant t;	/* a VSIZE dma-buf, mapped */
+	struct accmem_tenant t;	/* a VSIZE dma-buf, contiguous, mapped */
+	bool pci;		/* PCI backend: the dma-buf is BAR memory */
 };
 
 FIXTURE_SETUP(verbs)
 {
 	struct rdma_port port;
-	char why[256];
+	char why[256], old[32];
 	int ret;
 
 	accmem_tenant_init(&self->t);
@@ -211,13 +226,30 @@ FIXTURE_SETUP(verbs)
 	self->lb.src_mr = ibv_reg_mr(self->pd, self->lb.src, SRC_LEN,
 				     IBV_ACCESS_LOCAL_WRITE);
 	ASSERT_NE(NULL, self->lb.src_mr);
+	self->lb.dst = aligned_alloc(pgsz(), SRC_LEN);
+	ASSERT_NE(NULL, self->lb.dst);
+	memset(self->lb.dst, 0, SRC_LEN);
+	self->lb.dst_mr = ibv_reg_mr(self->pd, self->lb.dst, SRC_LEN,
+				     IBV_ACCESS_LOCAL_WRITE);
+	ASSERT_NE(NULL, self->lb.dst_mr);
 
-	ASSERT_EQ(0, accmem_tenant_start(&self->t, VSIZE,
-					 ACCMEM_TENANT_MAP, 0));
+	/*
+	 * On the PCI backend the dma-buf may be vmapped only when exported
+	 * with pci_vmap=allow (the patched rxe handles I/O maps), and only
+	 * in one contiguous piece of the BAR.
+	 */
+	ASSERT_EQ(0, accmem_pci_vmap_allow(old, sizeof(old)));
+	ret = accmem_tenant_start(&self->t, VSIZE, ACCMEM_TENANT_MAP |
+				  ACCMEM_TENANT_CONTIGUOUS, 0);
+	ASSERT_EQ(0, accmem_set_param_str("pci_vmap", old));
+	ASSERT_EQ(0, ret);
+	self->pci = self->t.info.backend == ACCMEM_BACKEND_PCI;
 }
 
 FIXTURE_TEARDOWN(verbs)
 {
+	ibv_dereg_mr(self->lb.dst_mr);
+	free(self->lb.dst);
 	ibv_dereg_mr(self->lb.src_mr);
 	free(self->lb.src);
 	ibv_destroy_qp(self->lb.qp[1]);
@@ -246,30 +278,20 @@ static int cq_completion(void *arg)
 }
 
 /*
- * RDMA WRITE of the first @len source bytes to @raddr with @rkey, from QP 0
- * to QP 1; waits for its completion.
+ * Posts @wr on QP 0 (to QP 1) and waits for its completion. Returns 0, or
+ * -EIO with the completion's status in @status (if not NULL).
  */
-static int rdma_write(struct __test_metadata *_metadata, struct loopback *lb,
-		      __u64 raddr, __u32 rkey, __u32 len)
+static int post_wait(struct __test_metadata *_metadata, struct loopback *lb,
+		     struct ibv_send_wr *wr, enum ibv_wc_status *status)
 {
-	struct ibv_sge sge = {
-		.addr = (uintptr_t)lb->src,
-		.length = len,
-		.lkey = lb->src_mr->lkey,
-	};
-	struct ibv_send_wr wr = {
-		.wr_id = 1,
-		.sg_list = &sge,
-		.num_sge = 1,
-		.opcode = IBV_WR_RDMA_WRITE,
-		.send_flags = IBV_SEND_SIGNALED,
-	}, *bad;
 	struct cq_wait w = { .cq = lb->cq };
+	struct ibv_send_wr *bad;
 	int ret;
 
-	wr.wr.rdma.remote_addr = raddr;
-	wr.wr.rdma.rkey = rkey;
-	ret = ibv_post_send(lb->qp[0], &wr, &bad);
+	wr->wr_id = 1;
+	wr->num_sge = 1;
+	wr->send_flags = IBV_SEND_SIGNALED;
+	ret = ibv_post_send(lb->qp[0], wr, &bad);
 	if (ret)
 		return verbs_err(ret);
 	accmem_poll(cq_completion, &w, 20);
@@ -277,6 +299,8 @@ static int rdma_write(struct __test_metadata *_metadata, struct loopback *lb,
 		return -EIO;
 	if (!w.n)
 		return -ETIMEDOUT;
+	if (status)
+		*status = w.wc.status;
 	if (w.wc.status != IBV_WC_SUCCESS) {
 		TH_LOG("completion: %s", ibv_wc_status_str(w.wc.status));
 		return -EIO;
@@ -284,28 +308,158 @@ static int rdma_write(struct __test_metadata *_metadata, struct loopback *lb,
 	return 0;
 }
 
-/* What rxe (and every device without dma-buf MRs) answers: a SKIP. */
-#define NO_DMABUF_MR \
-	"%s: ibv_reg_dmabuf_mr: EOPNOTSUPP (no dma-buf MR support in this RDMA device)"
+/*
+ * RDMA WRITE of the first @len source bytes, or RDMA READ of @len bytes into
+ * the destination, at @raddr with @rkey, from QP 0 to QP 1; waits for its
+ * completion.
+ */
+static int rdma_rw(struct __test_metadata *_metadata, struct loopback *lb,
+		   enum ibv_wr_opcode opcode, __u64 raddr, __u32 rkey,
+		   __u32 len)
+{
+	bool rd = opcode == IBV_WR_RDMA_READ;
+	struct ibv_sge sge = {
+		.addr = (uintptr_t)(rd ? lb->dst : lb->src),
+		.length = len,
+		.lkey = rd ? lb->dst_mr->lkey : lb->src_mr->lkey,
+	};
+	struct ibv_send_wr wr = {
+		.sg_list = &sge,
+		.opcode = opcode,
+	};
+
+	if (rd)
+		memset(lb->dst, 0, len);
+	wr.wr.rdma.remote_addr = raddr;
+	wr.wr.rdma.rkey = rkey;
+	return post_wait(_metadata, lb, &wr, NULL);
+}
+
+static int rdma_write(struct __test_metadata *_metadata, struct loopback *lb,
+		      __u64 raddr, __u32 rkey, __u32 len)
+{
+	return rdma_rw(_metadata, lb, IBV_WR_RDMA_WRITE, raddr, rkey, len);
+}
+
+static int rdma_read(struct __test_metadata *_metadata, struct loopback *lb,
+		     __u64 raddr, __u32 rkey, __u32 len)
+{
+	return rdma_rw(_metadata, lb, IBV_WR_RDMA_READ, raddr, rkey, len);
+}
 
 /*
- * Registers bytes [@offset, @offset + @len) of @dmabuf as an MR at @iova.
- * Returns it; NULL when device @dev has no dma-buf MRs: the test SKIPs
- * (and returns); fails on any other error.
+ * Atomic @opcode (compare and swap, fetch and add) on the u64 at @raddr;
+ * the old value lands in the first 8 bytes of the destination.
+ */
+static int rdma_atomic(struct __test_metadata *_metadata, struct loopback *lb,
+		       enum ibv_wr_opcode opcode, __u64 raddr, __u32 rkey,
+		       __u64 compare_add, __u64 swap,
+		       enum ibv_wc_status *status)
+{
+	struct ibv_sge sge = {
+		.addr = (uintptr_t)lb->dst,
+		.length = sizeof(__u64),
+		.lkey = lb->dst_mr->lkey,
+	};
+	struct ibv_send_wr wr = {
+		.sg_list = &sge,
+		.opcode = opcode,
+	};
+
+	memset(lb->dst, 0, sizeof(__u64));
+	wr.wr.atomic.remote_addr = raddr;
+	wr.wr.atomic.rkey = rkey;
+	wr.wr.atomic.compare_add = compare_add;
+	wr.wr.atomic.swap = swap;
+	return post_wait(_metadata, lb, &wr, status);
+}
+
+/*
+ * Why ibv_reg_dmabuf_mr() said EOPNOTSUPP: with the provider of
+ * scripts/rdma-core ($ACCMEM_RDMA_CORE) it was the kernel (uverbs answers
+ * so for a driver without reg_user_mr_dmabuf: rxe on stock kernels), else
+ * the provider itself (rdma-core's rxe has no reg_dmabuf_mr).
+ */
+static const char *no_dmabuf_mr_why(void)
+{
+	if (getenv("ACCMEM_RDMA_CORE"))
+		return "kernel without reg_user_mr_dmabuf (rxe: debug kernels' TEST-ONLY patch)";
+	return "provider without reg_dmabuf_mr (rxe: scripts/rdma-core's TEST-ONLY one)";
+}
+
+/*
+ * Registers bytes [@offset, @offset + @len) of @dmabuf as an MR at @iova
+ * with @access. Returns it; NULL when device @dev has no dma-buf MRs: the
+ * test SKIPs (and returns), saying why; fails on any other error.
  */
 static struct ibv_mr *dmabuf_mr(struct __test_metadata *_metadata,
 				struct ibv_pd *pd, const char *dev, int dmabuf,
-				__u64 offset, __u64 len, __u64 iova)
+				__u64 offset, __u64 len, __u64 iova, int access)
 {
 	struct ibv_mr *mr;
 
-	mr = ibv_reg_dmabuf_mr(pd, offset, len, iova, dmabuf, MR_ACCESS);
+	mr = ibv_reg_dmabuf_mr(pd, offset, len, iova, dmabuf, access);
 	if (!mr && errno == EOPNOTSUPP)
-		SKIP(return NULL, NO_DMABUF_MR, dev);
+		SKIP(return NULL, "%s: ibv_reg_dmabuf_mr: EOPNOTSUPP: %s", dev,
+		     no_dmabuf_mr_why());
 	ASSERT_NE(NULL, mr) {
 		TH_LOG("ibv_reg_dmabuf_mr: %s", strerror(errno));
 	}
 	return mr;
+}
+
+/* The CPU physical address of the tenant's (contiguous) buffer, or 0. */
+static __u64 buffer_phys(const struct accmem_tenant *t)
+{
+	struct accmem_phys_range r = { };
+
+	return accmem_buffer_ranges(t->dev_addr, &r, 1) == 1 ? r.phys : 0;
+}
+
+/*
+ * PCI backend: @len bytes at CPU physical address @phys, straight from the
+ * BAR: the PCI device's sysfs resource file mapped (not accmem's dma-buf),
+ * the device memory as the host's CPU sees it. Checks that they are @len
+ * source bytes from @seed. (The debug kernels have no IO_STRICT_DEVMEM,
+ * which would refuse to map a BAR that a driver has claimed.)
+ */
+static void expect_in_bar(struct __test_metadata *_metadata, __u64 phys,
+			  __u64 len, __u32 seed)
+{
+	unsigned long long s = 0, e = 0, fl;
+	char path[256], res[64];
+	__u64 at, map_off;
+	int i = 0, fd;
+	char *p;
+	FILE *f;
+
+	accmem_dev_file(path, sizeof(path), ACCMEM_SYSFS, "device/resource");
+	f = fopen(path, "r");
+	ASSERT_NE(NULL, f);
+	while (fscanf(f, "%llx %llx %llx", &s, &e, &fl) == 3) {
+		if (e > s && phys >= s && phys + len - 1 <= e)
+			break;
+		i++;
+	}
+	fclose(f);
+	ASSERT_TRUE(e > s && phys >= s && phys + len - 1 <= e) {
+		TH_LOG("no BAR holds %#llx", (unsigned long long)phys);
+	}
+	snprintf(res, sizeof(res), "device/resource%d", i);
+	accmem_dev_file(path, sizeof(path), ACCMEM_SYSFS, res);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd) {
+		TH_LOG("open %s: %s", path, strerror(errno));
+	}
+	at = phys - s;
+	map_off = at & ~(pgsz() - 1);
+	p = mmap(NULL, at - map_off + len, PROT_READ, MAP_SHARED, fd, map_off);
+	close(fd);
+	ASSERT_NE(MAP_FAILED, p) {
+		TH_LOG("mmap %s: %s", path, strerror(errno));
+	}
+	EXPECT_EQ(-1, accmem_check(p + (at - map_off), len, seed));
+	munmap(p, at - map_off + len);
 }
 
 /* Control: the loopback QPs carry an RDMA WRITE into host memory. */
@@ -340,16 +494,23 @@ TEST_F(verbs, reg_mr_on_cpu_mapping_refused)
 	EXPECT_EQ(0, accmem_sysfs_num("pins"));
 }
 
-TEST_F(verbs, dmabuf_mr_rdma_write)
+/*
+ * RDMA WRITE into the dma-buf MR from the other QP, RDMA READ back; the
+ * bytes are where they belong in the dma-buf's CPU mapping and (PCI) in
+ * the BAR, and nowhere else.
+ */
+TEST_F(verbs, dmabuf_mr_rdma_write_read)
 {
 	struct ibv_mr *mr;
 
 	mr = dmabuf_mr(_metadata, self->pd, self->name, self->t.dmabuf, 0,
-		       VSIZE, 0);
+		       VSIZE, 0, MR_ACCESS);
 	if (!mr)
 		return;
 	EXPECT_EQ(1, accmem_sysfs_num("pins"));
 	ASSERT_EQ(0, rdma_write(_metadata, &self->lb, 4096, mr->rkey, SRC_LEN));
+	ASSERT_EQ(0, rdma_read(_metadata, &self->lb, 4096, mr->rkey, SRC_LEN));
+	EXPECT_EQ(-1, accmem_check(self->lb.dst, SRC_LEN, SEED));
 
 	ASSERT_EQ(0, accmem_sync(self->t.dmabuf,
 				 DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
@@ -359,7 +520,11 @@ TEST_F(verbs, dmabuf_mr_rdma_write)
 					VSIZE - 4096 - SRC_LEN));
 	ASSERT_EQ(0, accmem_sync(self->t.dmabuf,
 				 DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
+	if (self->pci)
+		expect_in_bar(_metadata, buffer_phys(&self->t) + 4096, SRC_LEN,
+			      SEED);
 	EXPECT_EQ(0, ibv_dereg_mr(mr));
+	EXPECT_EQ(0, accmem_sysfs_num("pins"));
 }
 
 TEST_F(verbs, dmabuf_mr_offset_and_iova)
@@ -369,11 +534,17 @@ TEST_F(verbs, dmabuf_mr_offset_and_iova)
 
 	/* the page offsets of offset and iova must agree */
 	mr = dmabuf_mr(_metadata, self->pd, self->name, self->t.dmabuf,
-		       offset, SZ_1M, iova);
+		       offset, SZ_1M, iova, MR_ACCESS);
 	if (!mr)
 		return;
 	ASSERT_EQ(0, rdma_write(_metadata, &self->lb, iova + 8192, mr->rkey,
 				SRC_LEN));
+	ASSERT_EQ(0, rdma_read(_metadata, &self->lb, iova + 8192, mr->rkey,
+			       SRC_LEN));
+	EXPECT_EQ(-1, accmem_check(self->lb.dst, SRC_LEN, SEED));
+	/* nothing of the MR is below its iova, nor past its end */
+	EXPECT_EQ(-EIO, rdma_read(_metadata, &self->lb, iova - 4096, mr->rkey,
+				  4096));
 
 	/* iova + n is byte offset + n of the dma-buf */
 	ASSERT_EQ(0, accmem_sync(self->t.dmabuf,
@@ -382,25 +553,92 @@ TEST_F(verbs, dmabuf_mr_offset_and_iova)
 	EXPECT_EQ(-1, accmem_check_zero(self->t.map, offset + 8192));
 	ASSERT_EQ(0, accmem_sync(self->t.dmabuf,
 				 DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
+	if (self->pci)
+		expect_in_bar(_metadata, buffer_phys(&self->t) + offset + 8192,
+			      SRC_LEN, SEED);
 	EXPECT_EQ(0, ibv_dereg_mr(mr));
 }
 
+/*
+ * The MR alone keeps the tenancy (every fd closed: nobody else can open the
+ * device) and its memory: still written, read, and (PCI) in the BAR.
+ * ibv_dereg_mr() ends it; the next tenant finds all memory zeroed.
+ */
 TEST_F(verbs, dmabuf_mr_holds_tenancy)
 {
+	__u64 phys = buffer_phys(&self->t);
 	struct ibv_mr *mr;
 
 	mr = dmabuf_mr(_metadata, self->pd, self->name, self->t.dmabuf, 0,
-		       VSIZE, 0);
+		       VSIZE, 0, MR_ACCESS);
 	if (!mr)
 		return;
-	/* the MR alone keeps the tenancy, and still takes writes */
+	if (self->pci)
+		ASSERT_NE(0, phys);
 	ASSERT_EQ(0, accmem_tenant_leave_held(&self->t));
 	accmem_expect_draining(_metadata);
-	EXPECT_EQ(0, rdma_write(_metadata, &self->lb, 0, mr->rkey, SRC_LEN));
+	EXPECT_EQ(0, rdma_write(_metadata, &self->lb, SZ_1M, mr->rkey, SRC_LEN));
+	EXPECT_EQ(0, rdma_read(_metadata, &self->lb, SZ_1M, mr->rkey, SRC_LEN));
+	EXPECT_EQ(-1, accmem_check(self->lb.dst, SRC_LEN, SEED));
+	if (self->pci)
+		expect_in_bar(_metadata, phys + SZ_1M, SRC_LEN, SEED);
+	EXPECT_EQ(1, accmem_sysfs_num("pins"));
+	EXPECT_EQ(-EBUSY, accmem_open());
 
 	EXPECT_EQ(0, ibv_dereg_mr(mr));
 	ASSERT_EQ(0, accmem_wait_idle(60));
 	accmem_expect_all_zero(_metadata);
+}
+
+/*
+ * Atomics on a dma-buf MR: in system memory (emulated backend) compare and
+ * swap and fetch and add work; in BAR memory (PCI) the patched rxe refuses
+ * atomic access at registration (EOPNOTSUPP), and an MR without it answers
+ * an atomic with a remote access error, the memory untouched.
+ */
+TEST_F(verbs, dmabuf_mr_atomics)
+{
+	enum ibv_wc_status st = IBV_WC_SUCCESS;
+	struct ibv_mr *mr;
+	__u64 *word = (__u64 *)(self->t.map + 8192);
+
+	mr = dmabuf_mr(_metadata, self->pd, self->name, self->t.dmabuf, 0,
+		       VSIZE, 0, MR_ACCESS);
+	if (!mr)
+		return;
+	if (self->pci) {
+		EXPECT_EQ(NULL, ibv_reg_dmabuf_mr(self->pd, 0, VSIZE, 0,
+						  self->t.dmabuf,
+						  ATOMIC_ACCESS));
+		EXPECT_EQ(EOPNOTSUPP, errno);
+		EXPECT_EQ(-EIO, rdma_atomic(_metadata, &self->lb,
+					    IBV_WR_ATOMIC_CMP_AND_SWP, 8192,
+					    mr->rkey, 0, 0x5eed, &st));
+		EXPECT_EQ(IBV_WC_REM_ACCESS_ERR, st);
+		EXPECT_EQ(0, *word);
+		EXPECT_EQ(0, ibv_dereg_mr(mr));
+		return;
+	}
+	EXPECT_EQ(0, ibv_dereg_mr(mr));
+
+	mr = dmabuf_mr(_metadata, self->pd, self->name, self->t.dmabuf, 0,
+		       VSIZE, 0, ATOMIC_ACCESS);
+	ASSERT_NE(NULL, mr);
+	*word = 41;
+	ASSERT_EQ(0, rdma_atomic(_metadata, &self->lb, IBV_WR_ATOMIC_FETCH_AND_ADD,
+				 8192, mr->rkey, 1, 0, NULL));
+	EXPECT_EQ(41, *(__u64 *)self->lb.dst);
+	EXPECT_EQ(42, *word);
+	/* compare fails: no swap */
+	ASSERT_EQ(0, rdma_atomic(_metadata, &self->lb, IBV_WR_ATOMIC_CMP_AND_SWP,
+				 8192, mr->rkey, 7, 0x5eed, NULL));
+	EXPECT_EQ(42, *(__u64 *)self->lb.dst);
+	EXPECT_EQ(42, *word);
+	ASSERT_EQ(0, rdma_atomic(_metadata, &self->lb, IBV_WR_ATOMIC_CMP_AND_SWP,
+				 8192, mr->rkey, 42, 0x5eed, NULL));
+	EXPECT_EQ(42, *(__u64 *)self->lb.dst);
+	EXPECT_EQ(0x5eed, *word);
+	EXPECT_EQ(0, ibv_dereg_mr(mr));
 }
 
 TEST_HARNESS_MAIN
