@@ -57,7 +57,7 @@ static const char *last_line(char *out)
 
 TEST(rdma_write)
 {
-	char out[4096], why[256];
+	char out[4096], why[256], vmap[32];
 	int ret;
 
 	ASSERT_EQ(0, accmem_wait_idle(60));
@@ -70,7 +70,14 @@ TEST(rdma_write)
 			TH_LOG("%s", why);
 		}
 	}
+	/*
+	 * The debug kernels' TEST-ONLY rxe copies through a vmap of the
+	 * dma-buf (Documentation/rdma.rst): on the PCI backend it needs
+	 * exports made under pci_vmap=allow. A NIC that DMAs never does.
+	 */
+	ASSERT_EQ(0, accmem_pci_vmap_allow(vmap, sizeof(vmap)));
 	ret = run_example(_metadata, "accmem-rdma-write", out, sizeof(out));
+	EXPECT_EQ(0, accmem_set_param_str("pci_vmap", vmap));
 	if (ret == -ENOENT)
 		SKIP(return, "accmem-rdma-write not built (make examples)");
 	if (ret == ACCMEM_EXIT_UNSUPPORTED)
