@@ -303,37 +303,71 @@ static void accmem_dmabuf_unpin(struct dma_buf_attachment *attach)
 	trace_accmem_unpin(adev->name, exp->ino, attach->dev, exp->length);
 }
 
+/*
+ * Whether the attachment's pin holds the memory (accmem_dmabuf_pin()) for
+ * as long as the caller holds the reservation lock: pins and unpins only
+ * happen under it. Then a mapping made or undone meanwhile needs no hold
+ * of its own to reach the memory, and takes or drops its hold in the same
+ * critical section as its listing.
+ */
+static bool accmem_attach_pin_holds(struct dma_buf_attachment *attach)
+{
+	struct accmem_attach *aa = attach->priv;
+
+	dma_resv_assert_held(attach->dmabuf->resv);
+	return aa->pins && aa->pin_holds;
+}
+
+/*
+ * The core maps under the reservation lock (dynamic exporter), which
+ * accmem_export_revoke_locked() takes to notify dynamic importers after
+ * setting the flags. One trip through objs_lock where the attachment's
+ * pin holds the memory (the importer pinned it, or the core pins around
+ * the map): Documentation/performance.rst, "Small buffers".
+ */
 static struct sg_table *accmem_dmabuf_map(struct dma_buf_attachment *attach,
 					  enum dma_data_direction dir)
 {
 	struct accmem_dmabuf *exp = attach->dmabuf->priv;
 	struct accmem_device *adev = exp->adev;
 	struct accmem_attach *aa = attach->priv;
+	bool pinned = accmem_attach_pin_holds(attach);
 	struct accmem_mapping *map;
+	int ret = -ENODEV;
 
-	/*
-	 * Dynamic importers map under the reservation lock, which
-	 * accmem_export_revoke_locked() takes to notify them after setting
-	 * the flags.
-	 */
-	if (READ_ONCE(adev->revoked) || !accmem_export_hold(exp)) {
-		map = ERR_PTR(-ENODEV);
-	} else {
-		map = accmem_mapping_create(exp, attach->dev, dir);
-		if (IS_ERR(map))
-			accmem_export_unhold(exp);
-	}
+	if (READ_ONCE(adev->revoked))
+		goto err;
+	/* Pinned: the pin holds the memory until this mapping does. */
+	if (pinned ? READ_ONCE(exp->revoked) : !accmem_export_hold(exp))
+		goto err;
+	map = accmem_mapping_create(exp, attach->dev, dir);
 	if (IS_ERR(map)) {
-		trace_accmem_import_refused(adev->name, exp->ino, attach->dev,
-					    "map", PTR_ERR(map));
-		return ERR_CAST(map);
+		ret = PTR_ERR(map);
+		goto err_unhold;
 	}
 
 	mutex_lock(&adev->objs_lock);
+	if (pinned) {
+		/* Revoked meanwhile: its importers were told already. */
+		if (exp->revoked) {
+			mutex_unlock(&adev->objs_lock);
+			accmem_mapping_destroy(adev, map);
+			goto err;
+		}
+		exp->holds++;
+	}
 	list_add_tail(&map->node, &aa->mappings);
 	mutex_unlock(&adev->objs_lock);
 	trace_accmem_map(adev->name, exp->ino, attach->dev, map->nsegs, dir);
 	return &map->sgt;
+
+err_unhold:
+	if (!pinned)
+		accmem_export_unhold(exp);
+err:
+	trace_accmem_import_refused(adev->name, exp->ino, attach->dev, "map",
+				    ret);
+	return ERR_PTR(ret);
 }
 
 static void accmem_dmabuf_unmap(struct dma_buf_attachment *attach,
@@ -344,14 +378,19 @@ static void accmem_dmabuf_unmap(struct dma_buf_attachment *attach,
 	struct accmem_device *adev = exp->adev;
 	struct accmem_mapping *map = container_of(sgt, struct accmem_mapping,
 						  sgt);
+	bool pinned = accmem_attach_pin_holds(attach);
 
 	mutex_lock(&adev->objs_lock);
 	list_del(&map->node);
+	/* Pinned: the pin holds the memory, this was not the last hold. */
+	if (pinned)
+		accmem_export_unhold_locked(exp);
 	mutex_unlock(&adev->objs_lock);
 	trace_accmem_unmap(adev->name, exp->ino, attach->dev, map->nsegs, dir);
 	accmem_mapping_destroy(adev, map);
-	/* Only once the importer's DMA addresses are gone. */
-	accmem_export_unhold(exp);
+	/* Else only once the importer's DMA addresses are gone. */
+	if (!pinned)
+		accmem_export_unhold(exp);
 }
 
 static void accmem_dmabuf_release(struct dma_buf *dmabuf)

@@ -27,7 +27,10 @@ struct accmem_seg_builder {
 	u32 max_seg;
 };
 
-/* Cuts physically contiguous pieces into segments of at most max_seg. */
+/*
+ * Cuts physically contiguous pieces into segments of at most max_seg:
+ * counts them all, stores the first max.
+ */
 static int accmem_seg_add(void *arg, phys_addr_t phys, u64 len)
 {
 	struct accmem_seg_builder *b = arg;
@@ -35,9 +38,7 @@ static int accmem_seg_add(void *arg, phys_addr_t phys, u64 len)
 	while (len) {
 		u32 n = min_t(u64, len, b->max_seg);
 
-		if (b->segs) {
-			if (WARN_ON_ONCE(b->count >= b->max))
-				return -EINVAL;
+		if (b->count < b->max) {
 			b->segs[b->count].phys = phys;
 			b->segs[b->count].len = n;
 		}
@@ -82,13 +83,22 @@ struct accmem_mapping *accmem_mapping_create(struct accmem_dmabuf *exp,
 					     enum dma_data_direction dir)
 {
 	struct accmem_device *adev = exp->adev;
-	struct accmem_seg_builder b = { .max_seg = accmem_max_seg(dev) };
+	struct accmem_seg first = { };
+	struct accmem_seg_builder b = {
+		.segs = &first,
+		.max = 1,
+		.max_seg = accmem_max_seg(dev),
+	};
 	struct accmem_mapping *map;
 	struct scatterlist *sg;
 	unsigned int i;
 	int ret;
 
-	/* Count, then fill: the table is exactly as long as needed. */
+	/*
+	 * Count, keeping the first segment; then, if there are more, fill:
+	 * the table is exactly as long as needed, and a one-segment range is
+	 * walked once.
+	 */
 	accmem_buffer_walk(exp->buf, exp->offset, exp->length,
 			   accmem_seg_add, &b);
 	/* Beyond ~131k segments (32 bytes each) kmalloc cannot serve it. */
@@ -98,13 +108,22 @@ struct accmem_mapping *accmem_mapping_create(struct accmem_dmabuf *exp,
 	if (!map)
 		return ERR_PTR(-ENOMEM);
 	map->saved = (struct accmem_saved_seg *)&map->segs[b.count];
-	b.segs = map->segs;
-	b.max = b.count;
-	b.count = 0;
-	ret = accmem_buffer_walk(exp->buf, exp->offset, exp->length,
-				 accmem_seg_add, &b);
-	if (ret)
-		goto err_free;
+	if (b.count > b.max) {
+		unsigned int count = b.count;
+
+		b.segs = map->segs;
+		b.max = count;
+		b.count = 0;
+		accmem_buffer_walk(exp->buf, exp->offset, exp->length,
+				   accmem_seg_add, &b);
+		/* The memory is immutable: the same walk, the same segments. */
+		if (WARN_ON_ONCE(b.count != count)) {
+			ret = -EINVAL;
+			goto err_free;
+		}
+	} else if (b.count) {
+		map->segs[0] = first;
+	}
 	map->nsegs = b.count;
 	map->dev = dev;
 	map->dir = dir;
