@@ -64,23 +64,40 @@ static void accmem_mapping_free_table(struct accmem_mapping *map)
 }
 
 /**
+ * accmem_mapping_size() - bytes of a mapping and its two arrays
+ * @nsegs: segments
+ *
+ * Return: the size, SIZE_MAX on overflow (kvzalloc() then fails).
+ */
+size_t accmem_mapping_size(unsigned int nsegs)
+{
+	struct accmem_mapping *map;
+
+	return size_add(struct_size(map, segs, nsegs),
+			array_size(nsegs, sizeof(*map->saved)));
+}
+
+/**
  * accmem_mapping_create() - build and DMA-map the sg_table of an export
  * @exp: export
  * @dev: importing device
  * @dir: direction
+ * @spare: accmem_mapping_size(1) bytes the mapping is made in if it has
+ *	one segment (then @spare is returned), or NULL
  *
  * Segments merge physically contiguous memory up to
  * min(dma_get_max_seg_size(@dev), 2 GiB - PAGE_SIZE), page aligned. The
  * mapping and its two arrays are one kvmalloc() (a large export cut into
  * small segments needs more than kmalloc() can give); a one-segment
- * mapping uses the scatterlist inside it, so that mapping a small export
- * allocates once (Documentation/performance.rst).
+ * mapping uses the scatterlist inside it, and @spare if given, so that
+ * mapping a small export allocates nothing (Documentation/performance.rst).
  *
  * Return: the mapping, or an ERR_PTR.
  */
 struct accmem_mapping *accmem_mapping_create(struct accmem_dmabuf *exp,
 					     struct device *dev,
-					     enum dma_data_direction dir)
+					     enum dma_data_direction dir,
+					     struct accmem_mapping *spare)
 {
 	struct accmem_device *adev = exp->adev;
 	struct accmem_seg first = { };
@@ -101,12 +118,16 @@ struct accmem_mapping *accmem_mapping_create(struct accmem_dmabuf *exp,
 	 */
 	accmem_buffer_walk(exp->buf, exp->offset, exp->length,
 			   accmem_seg_add, &b);
-	/* Beyond ~131k segments (32 bytes each) kmalloc cannot serve it. */
-	map = kvzalloc(size_add(struct_size(map, segs, b.count),
-				array_size(b.count, sizeof(*map->saved))),
-		       GFP_KERNEL);
-	if (!map)
-		return ERR_PTR(-ENOMEM);
+	if (b.count == 1 && spare) {
+		map = spare;
+		memset(map, 0, accmem_mapping_size(1));
+		map->in_spare = true;
+	} else {
+		/* Beyond ~131k segments (32 bytes each) kmalloc cannot. */
+		map = kvzalloc(accmem_mapping_size(b.count), GFP_KERNEL);
+		if (!map)
+			return ERR_PTR(-ENOMEM);
+	}
 	map->saved = (struct accmem_saved_seg *)&map->segs[b.count];
 	if (b.count > b.max) {
 		unsigned int count = b.count;
@@ -152,7 +173,8 @@ struct accmem_mapping *accmem_mapping_create(struct accmem_dmabuf *exp,
 err_table:
 	accmem_mapping_free_table(map);
 err_free:
-	kvfree(map);
+	if (!map->in_spare)
+		kvfree(map);
 	return ERR_PTR(ret);
 }
 
@@ -176,7 +198,9 @@ void accmem_mapping_destroy(struct accmem_device *adev,
 	}
 	adev->ops->unmap(adev, map);
 	accmem_mapping_free_table(map);
-	kvfree(map);
+	/* Spare storage belongs to the attachment. */
+	if (!map->in_spare)
+		kvfree(map);
 }
 
 /* CPU faults map up to this much memory at once. */

@@ -935,8 +935,8 @@ static void print_ratio(const char *name, double a, double b)
 
 static int bad_usage(void)
 {
-	fputs("usage: accmem-bench [--quick] [--scrub-only | --map-4k] [--dev accmemN|/dev/accmemN]\n",
-	      stderr);
+	fputs("usage: accmem-bench [--quick] [--scrub-only | --map-4k]\n"
+	      "                    [--dev accmemN|/dev/accmemN]\n", stderr);
 	return 2;
 }
 
