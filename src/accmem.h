@@ -90,7 +90,8 @@ enum accmem_pci_vmap_policy {
 /**
  * struct accmem_stats - counters shown in sysfs
  * @live_exports: dma-bufs alive
- * @pins: pinned attachments
+ * @pins: pinned attachments (written under objs_lock: a plain counter,
+ *	cheaper than an atomic on the pin path; read without it)
  * @bytes_scrubbed: bytes zeroed since the device appeared
  * @scrub_ns: time spent zeroing since the device appeared
  * @last_scrub_ns: duration of the most recent accmem_scrub(): one allocator
@@ -98,7 +99,7 @@ enum accmem_pci_vmap_policy {
  */
 struct accmem_stats {
 	atomic_t live_exports;
-	atomic_t pins;
+	unsigned int pins;
 	atomic64_t bytes_scrubbed;
 	atomic64_t scrub_ns;
 	atomic64_t last_scrub_ns;
@@ -197,7 +198,8 @@ struct accmem_device {
  * @owner: thread group that opened the device (a reference; information
  *	only, shown in the reader's pid namespace)
  * @exported_bytes: bytes of all live dma-bufs of this tenancy
- * @pinned_bytes: bytes of all pinned attachments of this tenancy
+ * @pinned_bytes: bytes of all pinned attachments of this tenancy (the
+ *	device's objs_lock)
  * @live_allocs: buffers of this tenancy not yet released (max_allocs)
  * @live_exports: dma-bufs of this tenancy not yet released (max_exports)
  */
@@ -212,7 +214,7 @@ struct accmem_ctx {
 	u32 next_handle;
 	struct pid *owner;
 	atomic64_t exported_bytes;
-	atomic64_t pinned_bytes;
+	u64 pinned_bytes;
 	atomic_t live_allocs;
 	atomic_t live_exports;
 };
@@ -292,8 +294,8 @@ struct accmem_buffer {
  * @ino: inode number of the dma-buf file (debugfs)
  * @node: in accmem_buffer.exports (objs_lock)
  * @attachments: struct accmem_attach of the importers (objs_lock)
- * @pins: attachments pinned now (changed under objs_lock; an inert export
- *	has none counted)
+ * @pins: attachments pinned now (objs_lock; an inert export has none
+ *	counted)
  * @revoked: reclaimed or its device's memory revoked: no new attachment,
  *	pin, mapping, vmap, mmap or CPU fault (set under the device's lock and
  *	objs_lock)
@@ -315,7 +317,7 @@ struct accmem_dmabuf {
 	unsigned long ino;
 	struct list_head node;
 	struct list_head attachments;
-	atomic_t pins;
+	unsigned int pins;
 	bool revoked;
 	unsigned int holds;
 	struct delayed_work inert_work;
@@ -330,6 +332,10 @@ struct accmem_dmabuf {
  * @pin_holds: the pin holds the export's memory (accmem_dmabuf.holds):
  *	the importer cannot be revoked (not dma_buf_attach_revocable()); a
  *	revocable one unmaps when told, and only its mappings hold the memory
+ * @spare_used: a mapping of this attachment is in @spare (under the
+ *	reservation lock)
+ * @spare: room for one one-segment mapping, allocated with the attachment:
+ *	mapping a one-segment range (any small export) allocates nothing
  */
 struct accmem_attach {
 	struct list_head node;
@@ -337,6 +343,8 @@ struct accmem_attach {
 	struct list_head mappings;
 	unsigned int pins;
 	bool pin_holds;
+	bool spare_used;
+	struct accmem_mapping *spare;
 };
 
 /* main.c */
@@ -469,9 +477,11 @@ void accmem_export_unhold_locked(struct accmem_dmabuf *exp);
 void accmem_export_unhold(struct accmem_dmabuf *exp);
 
 /* mapping.c */
+size_t accmem_mapping_size(unsigned int nsegs);
 struct accmem_mapping *accmem_mapping_create(struct accmem_dmabuf *exp,
 					     struct device *dev,
-					     enum dma_data_direction dir);
+					     enum dma_data_direction dir,
+					     struct accmem_mapping *spare);
 void accmem_mapping_destroy(struct accmem_device *adev,
 			    struct accmem_mapping *map);
 int accmem_mmap_range(struct accmem_dmabuf *exp, struct vm_area_struct *vma);

@@ -53,6 +53,8 @@ struct accmem_seg {
  * @saved: DMA address/length of each mapped entry, to undo the mapping
  *	even if the importer edited the table in place (@nsegs entries, in
  *	the same allocation, after @segs)
+ * @in_spare: made in its attachment's spare storage (accmem_attach.spare),
+ *	not allocated
  * @sg1: the table of a one-segment mapping (no allocation of its own)
  * @segs: the physical segments
  */
@@ -66,6 +68,7 @@ struct accmem_mapping {
 		dma_addr_t addr;
 		unsigned int len;
 	} *saved;
+	bool in_spare;
 	struct scatterlist sg1;
 	struct accmem_seg segs[];
 };

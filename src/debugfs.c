@@ -27,8 +27,8 @@ static void accmem_debugfs_export_locked(struct seq_file *m,
 
 	lockdep_assert_held(&exp->adev->objs_lock);
 
-	seq_printf(m, "  dmabuf ino %lu offset %#llx length %#llx pins %d%s\n",
-		   exp->ino, exp->offset, exp->length, atomic_read(&exp->pins),
+	seq_printf(m, "  dmabuf ino %lu offset %#llx length %#llx pins %u%s\n",
+		   exp->ino, exp->offset, exp->length, exp->pins,
 		   exp->revoked ? " revoked" : "");
 	list_for_each_entry(aa, &exp->attachments, node) {
 		unsigned int nmaps = 0;

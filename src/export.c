@@ -77,6 +77,25 @@ void accmem_export_unhold(struct accmem_dmabuf *exp)
 }
 
 /*
+ * Uncounts @pins pinned attachments of @exp, whose buffer is @buf. The
+ * pin counters are plain integers under objs_lock, which pin and unpin
+ * take anyway: no atomic operation on the pin path.
+ */
+static void accmem_uncount_pins_locked(struct accmem_dmabuf *exp,
+				       struct accmem_buffer *buf,
+				       unsigned int pins)
+{
+	struct accmem_device *adev = exp->adev;
+
+	lockdep_assert_held(&adev->objs_lock);
+	if (WARN_ON_ONCE(pins > exp->pins))
+		pins = exp->pins;
+	exp->pins -= pins;
+	WRITE_ONCE(adev->stats.pins, adev->stats.pins - pins);
+	buf->ctx->pinned_bytes -= (u64)pins * exp->length;
+}
+
+/*
  * The export lets go of its buffer: from now on it is inert (every
  * operation but release fails) or being released. Idempotent.
  */
@@ -84,7 +103,6 @@ static void accmem_export_drop_buffer(struct accmem_dmabuf *exp)
 {
 	struct accmem_device *adev = exp->adev;
 	struct accmem_buffer *buf;
-	int pins = 0;
 
 	mutex_lock(&adev->objs_lock);
 	buf = exp->buf;
@@ -93,14 +111,12 @@ static void accmem_export_drop_buffer(struct accmem_dmabuf *exp)
 		list_del(&exp->node);
 		exp->buf = NULL;
 		/* Revoked pinned importers that have not unpinned yet. */
-		pins = atomic_xchg(&exp->pins, 0);
+		accmem_uncount_pins_locked(exp, buf, exp->pins);
 	}
 	mutex_unlock(&adev->objs_lock);
 	if (!buf)
 		return;
 
-	atomic64_sub((s64)pins * exp->length, &buf->ctx->pinned_bytes);
-	atomic_sub(pins, &adev->stats.pins);
 	atomic64_sub(exp->length, &buf->ctx->exported_bytes);
 	atomic_dec(&buf->ctx->live_exports);
 	/*
@@ -195,9 +211,11 @@ static int accmem_dmabuf_attach(struct dma_buf *dmabuf,
 		}
 	}
 
-	aa = kzalloc(sizeof(*aa), GFP_KERNEL);
+	/* With room for a one-segment mapping after it. */
+	aa = kzalloc(sizeof(*aa) + accmem_mapping_size(1), GFP_KERNEL);
 	if (!aa)
 		return -ENOMEM;
+	aa->spare = (struct accmem_mapping *)(aa + 1);
 	aa->dev = attach->dev;
 	INIT_LIST_HEAD(&aa->mappings);
 	attach->priv = aa;
@@ -225,7 +243,7 @@ static void accmem_dmabuf_detach(struct dma_buf *dmabuf,
 	mutex_lock(&adev->objs_lock);
 	list_del(&aa->node);
 	mutex_unlock(&adev->objs_lock);
-	WARN_ON_ONCE(!list_empty(&aa->mappings));
+	WARN_ON_ONCE(!list_empty(&aa->mappings) || aa->spare_used);
 	kfree(aa);
 	trace_accmem_detach(adev->name, exp->ino, attach->dev, exp->length);
 }
@@ -246,7 +264,6 @@ static int accmem_dmabuf_pin(struct dma_buf_attachment *attach)
 	u64 limit = READ_ONCE(accmem_max_pin_bytes);
 	struct accmem_ctx *ctx;
 	int ret = -ENODEV;
-	s64 pinned;
 
 	dma_resv_assert_held(attach->dmabuf->resv);
 	if (aa->pins++)
@@ -257,19 +274,18 @@ static int accmem_dmabuf_pin(struct dma_buf_attachment *attach)
 		goto err;
 	/* Not revoked: not inert either, the buffer is there. */
 	ctx = exp->buf->ctx;
-	pinned = atomic64_add_return(exp->length, &ctx->pinned_bytes);
-	if (limit && pinned > limit) {
-		atomic64_sub(exp->length, &ctx->pinned_bytes);
+	if (limit && ctx->pinned_bytes + exp->length > limit) {
 		ret = -EDQUOT;
 		trace_accmem_import_refused(adev->name, exp->ino, attach->dev,
 					    "pin", ret);
 		goto err;
 	}
+	ctx->pinned_bytes += exp->length;
 	aa->pin_holds = !accmem_dma_buf_attach_revocable(attach);
 	if (aa->pin_holds)
 		exp->holds++;
-	atomic_inc(&exp->pins);
-	atomic_inc(&adev->stats.pins);
+	exp->pins++;
+	WRITE_ONCE(adev->stats.pins, adev->stats.pins + 1);
 	mutex_unlock(&adev->objs_lock);
 	trace_accmem_pin(adev->name, exp->ino, attach->dev, exp->length);
 	return 0;
@@ -292,48 +308,82 @@ static void accmem_dmabuf_unpin(struct dma_buf_attachment *attach)
 
 	mutex_lock(&adev->objs_lock);
 	/* An inert export's pins were uncounted when it let go (revocable). */
-	if (exp->buf) {
-		atomic_dec(&adev->stats.pins);
-		atomic_dec(&exp->pins);
-		atomic64_sub(exp->length, &exp->buf->ctx->pinned_bytes);
-	}
+	if (exp->buf)
+		accmem_uncount_pins_locked(exp, exp->buf, 1);
 	if (aa->pin_holds)
 		accmem_export_unhold_locked(exp);
 	mutex_unlock(&adev->objs_lock);
 	trace_accmem_unpin(adev->name, exp->ino, attach->dev, exp->length);
 }
 
+/*
+ * Whether the attachment's pin holds the memory (accmem_dmabuf_pin()) for
+ * as long as the caller holds the reservation lock: pins and unpins only
+ * happen under it. Then a mapping made or undone meanwhile needs no hold
+ * of its own to reach the memory, and takes or drops its hold in the same
+ * critical section as its listing.
+ */
+static bool accmem_attach_pin_holds(struct dma_buf_attachment *attach)
+{
+	struct accmem_attach *aa = attach->priv;
+
+	dma_resv_assert_held(attach->dmabuf->resv);
+	return aa->pins && aa->pin_holds;
+}
+
+/*
+ * The core maps under the reservation lock (dynamic exporter), which
+ * accmem_export_revoke_locked() takes to notify dynamic importers after
+ * setting the flags. One trip through objs_lock where the attachment's
+ * pin holds the memory (the importer pinned it, or the core pins around
+ * the map): Documentation/performance.rst, "Small buffers".
+ */
 static struct sg_table *accmem_dmabuf_map(struct dma_buf_attachment *attach,
 					  enum dma_data_direction dir)
 {
 	struct accmem_dmabuf *exp = attach->dmabuf->priv;
 	struct accmem_device *adev = exp->adev;
 	struct accmem_attach *aa = attach->priv;
+	bool pinned = accmem_attach_pin_holds(attach);
 	struct accmem_mapping *map;
+	int ret = -ENODEV;
 
-	/*
-	 * Dynamic importers map under the reservation lock, which
-	 * accmem_export_revoke_locked() takes to notify them after setting
-	 * the flags.
-	 */
-	if (READ_ONCE(adev->revoked) || !accmem_export_hold(exp)) {
-		map = ERR_PTR(-ENODEV);
-	} else {
-		map = accmem_mapping_create(exp, attach->dev, dir);
-		if (IS_ERR(map))
-			accmem_export_unhold(exp);
-	}
+	if (READ_ONCE(adev->revoked))
+		goto err;
+	/* Pinned: the pin holds the memory until this mapping does. */
+	if (pinned ? READ_ONCE(exp->revoked) : !accmem_export_hold(exp))
+		goto err;
+	map = accmem_mapping_create(exp, attach->dev, dir,
+				    aa->spare_used ? NULL : aa->spare);
 	if (IS_ERR(map)) {
-		trace_accmem_import_refused(adev->name, exp->ino, attach->dev,
-					    "map", PTR_ERR(map));
-		return ERR_CAST(map);
+		ret = PTR_ERR(map);
+		goto err_unhold;
 	}
 
 	mutex_lock(&adev->objs_lock);
+	if (pinned) {
+		/* Revoked meanwhile: its importers were told already. */
+		if (exp->revoked) {
+			mutex_unlock(&adev->objs_lock);
+			accmem_mapping_destroy(adev, map);
+			goto err;
+		}
+		exp->holds++;
+	}
 	list_add_tail(&map->node, &aa->mappings);
 	mutex_unlock(&adev->objs_lock);
+	if (map == aa->spare)
+		aa->spare_used = true;
 	trace_accmem_map(adev->name, exp->ino, attach->dev, map->nsegs, dir);
 	return &map->sgt;
+
+err_unhold:
+	if (!pinned)
+		accmem_export_unhold(exp);
+err:
+	trace_accmem_import_refused(adev->name, exp->ino, attach->dev, "map",
+				    ret);
+	return ERR_PTR(ret);
 }
 
 static void accmem_dmabuf_unmap(struct dma_buf_attachment *attach,
@@ -344,14 +394,22 @@ static void accmem_dmabuf_unmap(struct dma_buf_attachment *attach,
 	struct accmem_device *adev = exp->adev;
 	struct accmem_mapping *map = container_of(sgt, struct accmem_mapping,
 						  sgt);
+	struct accmem_attach *aa = attach->priv;
+	bool pinned = accmem_attach_pin_holds(attach);
 
 	mutex_lock(&adev->objs_lock);
 	list_del(&map->node);
+	/* Pinned: the pin holds the memory, this was not the last hold. */
+	if (pinned)
+		accmem_export_unhold_locked(exp);
 	mutex_unlock(&adev->objs_lock);
 	trace_accmem_unmap(adev->name, exp->ino, attach->dev, map->nsegs, dir);
 	accmem_mapping_destroy(adev, map);
-	/* Only once the importer's DMA addresses are gone. */
-	accmem_export_unhold(exp);
+	if (map == aa->spare)
+		aa->spare_used = false;
+	/* Else only once the importer's DMA addresses are gone. */
+	if (!pinned)
+		accmem_export_unhold(exp);
 }
 
 static void accmem_dmabuf_release(struct dma_buf *dmabuf)

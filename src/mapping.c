@@ -27,7 +27,10 @@ struct accmem_seg_builder {
 	u32 max_seg;
 };
 
-/* Cuts physically contiguous pieces into segments of at most max_seg. */
+/*
+ * Cuts physically contiguous pieces into segments of at most max_seg:
+ * counts them all, stores the first max.
+ */
 static int accmem_seg_add(void *arg, phys_addr_t phys, u64 len)
 {
 	struct accmem_seg_builder *b = arg;
@@ -35,9 +38,7 @@ static int accmem_seg_add(void *arg, phys_addr_t phys, u64 len)
 	while (len) {
 		u32 n = min_t(u64, len, b->max_seg);
 
-		if (b->segs) {
-			if (WARN_ON_ONCE(b->count >= b->max))
-				return -EINVAL;
+		if (b->count < b->max) {
 			b->segs[b->count].phys = phys;
 			b->segs[b->count].len = n;
 		}
@@ -63,48 +64,87 @@ static void accmem_mapping_free_table(struct accmem_mapping *map)
 }
 
 /**
+ * accmem_mapping_size() - bytes of a mapping and its two arrays
+ * @nsegs: segments
+ *
+ * Return: the size, SIZE_MAX on overflow (kvzalloc() then fails).
+ */
+size_t accmem_mapping_size(unsigned int nsegs)
+{
+	struct accmem_mapping *map;
+
+	return size_add(struct_size(map, segs, nsegs),
+			array_size(nsegs, sizeof(*map->saved)));
+}
+
+/**
  * accmem_mapping_create() - build and DMA-map the sg_table of an export
  * @exp: export
  * @dev: importing device
  * @dir: direction
+ * @spare: accmem_mapping_size(1) bytes the mapping is made in if it has
+ *	one segment (then @spare is returned), or NULL
  *
  * Segments merge physically contiguous memory up to
  * min(dma_get_max_seg_size(@dev), 2 GiB - PAGE_SIZE), page aligned. The
  * mapping and its two arrays are one kvmalloc() (a large export cut into
  * small segments needs more than kmalloc() can give); a one-segment
- * mapping uses the scatterlist inside it, so that mapping a small export
- * allocates once (Documentation/performance.rst).
+ * mapping uses the scatterlist inside it, and @spare if given, so that
+ * mapping a small export allocates nothing (Documentation/performance.rst).
  *
  * Return: the mapping, or an ERR_PTR.
  */
 struct accmem_mapping *accmem_mapping_create(struct accmem_dmabuf *exp,
 					     struct device *dev,
-					     enum dma_data_direction dir)
+					     enum dma_data_direction dir,
+					     struct accmem_mapping *spare)
 {
 	struct accmem_device *adev = exp->adev;
-	struct accmem_seg_builder b = { .max_seg = accmem_max_seg(dev) };
+	struct accmem_seg first = { };
+	struct accmem_seg_builder b = {
+		.segs = &first,
+		.max = 1,
+		.max_seg = accmem_max_seg(dev),
+	};
 	struct accmem_mapping *map;
 	struct scatterlist *sg;
 	unsigned int i;
 	int ret;
 
-	/* Count, then fill: the table is exactly as long as needed. */
+	/*
+	 * Count, keeping the first segment; then, if there are more, fill:
+	 * the table is exactly as long as needed, and a one-segment range is
+	 * walked once.
+	 */
 	accmem_buffer_walk(exp->buf, exp->offset, exp->length,
 			   accmem_seg_add, &b);
-	/* Beyond ~131k segments (32 bytes each) kmalloc cannot serve it. */
-	map = kvzalloc(size_add(struct_size(map, segs, b.count),
-				array_size(b.count, sizeof(*map->saved))),
-		       GFP_KERNEL);
-	if (!map)
-		return ERR_PTR(-ENOMEM);
+	if (b.count == 1 && spare) {
+		map = spare;
+		memset(map, 0, accmem_mapping_size(1));
+		map->in_spare = true;
+	} else {
+		/* Beyond ~131k segments (32 bytes each) kmalloc cannot. */
+		map = kvzalloc(accmem_mapping_size(b.count), GFP_KERNEL);
+		if (!map)
+			return ERR_PTR(-ENOMEM);
+	}
 	map->saved = (struct accmem_saved_seg *)&map->segs[b.count];
-	b.segs = map->segs;
-	b.max = b.count;
-	b.count = 0;
-	ret = accmem_buffer_walk(exp->buf, exp->offset, exp->length,
-				 accmem_seg_add, &b);
-	if (ret)
-		goto err_free;
+	if (b.count > b.max) {
+		unsigned int count = b.count;
+
+		b.segs = map->segs;
+		b.max = count;
+		b.count = 0;
+		accmem_buffer_walk(exp->buf, exp->offset, exp->length,
+				   accmem_seg_add, &b);
+		/* The memory is immutable: the same walk, the same segments. */
+		if (WARN_ON_ONCE(b.count != count)) {
+			ret = -EINVAL;
+			goto err_free;
+		}
+	} else if (b.count) {
+		map->segs[0] = first;
+	}
 	map->nsegs = b.count;
 	map->dev = dev;
 	map->dir = dir;
@@ -133,7 +173,8 @@ struct accmem_mapping *accmem_mapping_create(struct accmem_dmabuf *exp,
 err_table:
 	accmem_mapping_free_table(map);
 err_free:
-	kvfree(map);
+	if (!map->in_spare)
+		kvfree(map);
 	return ERR_PTR(ret);
 }
 
@@ -157,7 +198,9 @@ void accmem_mapping_destroy(struct accmem_device *adev,
 	}
 	adev->ops->unmap(adev, map);
 	accmem_mapping_free_table(map);
-	kvfree(map);
+	/* Spare storage belongs to the attachment. */
+	if (!map->in_spare)
+		kvfree(map);
 }
 
 /* CPU faults map up to this much memory at once. */

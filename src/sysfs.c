@@ -59,7 +59,7 @@ static ssize_t pins_show(struct device *dev, struct device_attribute *attr,
 {
 	struct accmem_device *adev = accmem_from_dev(dev);
 
-	return sysfs_emit(buf, "%d\n", atomic_read(&adev->stats.pins));
+	return sysfs_emit(buf, "%u\n", READ_ONCE(adev->stats.pins));
 }
 static DEVICE_ATTR_RO(pins);
 

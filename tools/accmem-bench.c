@@ -7,7 +7,11 @@
  * the turnover are compared with). Exporters that are missing are
  * reported as n/a.
  *
- *   accmem-bench [--quick] [--scrub-only] [--dev accmemN|/dev/accmemN]
+ *   accmem-bench [--quick] [--scrub-only | --map-4k] [--dev accmemN|/dev/accmemN]
+ *
+ * --map-4k measures only the 4 KiB attach+map+unmap (ratio map_4k), with
+ * more repetitions (40 rounds of 25 imports of each exporter in turn), for
+ * investigating that one figure (Documentation/performance.rst).
  *
  * The device is --dev, else $ACCMEM_DEV, else /dev/accmem0 (as in the
  * selftests, whose helpers this uses: selftests/accmem_lib.h and
@@ -931,8 +935,8 @@ static void print_ratio(const char *name, double a, double b)
 
 static int bad_usage(void)
 {
-	fputs("usage: accmem-bench [--quick] [--scrub-only] [--dev accmemN|/dev/accmemN]\n",
-	      stderr);
+	fputs("usage: accmem-bench [--quick] [--scrub-only | --map-4k]\n"
+	      "                    [--dev accmemN|/dev/accmemN]\n", stderr);
 	return 2;
 }
 
@@ -957,18 +961,22 @@ int main(int argc, char **argv)
 	double m_segs[4][NEXP], scrub_limit, turnover, ns_per_seg = -1;
 	double udmabuf_ns_per_seg = -1;
 	struct accmem_info info;
-	int i, ret, scrub_only = 0;
+	int i, ret, scrub_only = 0, map_4k_only = 0;
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--quick"))
 			quick = 1;
 		else if (!strcmp(argv[i], "--scrub-only"))
 			scrub_only = 1;
+		else if (!strcmp(argv[i], "--map-4k"))
+			map_4k_only = 1;
 		else if (!strcmp(argv[i], "--dev") && i + 1 < argc)
 			set_dev(argv[++i]);
 		else
 			return bad_usage();
 	}
+	if (scrub_only && map_4k_only)
+		return bad_usage();
 	if (access(accmem_dev_path(), F_OK)) {
 		fprintf(stderr, "accmem-bench: %s: %s\n", accmem_dev_path(),
 			strerror(errno));
@@ -990,6 +998,15 @@ int main(int argc, char **argv)
 	       (unsigned long long)info.mem_size / MiB);
 
 	imp_fd = open(ACCMEM_IMPORTER_DEV, O_RDWR | O_CLOEXEC);
+	if (map_4k_only) {
+		udmabuf_dev = open("/dev/udmabuf", O_RDWR | O_CLOEXEC);
+		heap_dev = open("/dev/dma_heap/system", O_RDONLY | O_CLOEXEC);
+		bench_map(4 * KiB, 40, 25, m_med[0], m_segs[0]);
+		print_table();
+		print_ratio("map_4k", m_med[0][ACCMEM].med,
+			    faster(m_med[0][UDMABUF].med, m_med[0][HEAP].med));
+		return 0;
+	}
 	if (!scrub_only) {
 		udmabuf_dev = open("/dev/udmabuf", O_RDWR | O_CLOEXEC);
 		heap_dev = open("/dev/dma_heap/system", O_RDONLY | O_CLOEXEC);

@@ -90,7 +90,7 @@ static struct sg_map *sg_map(struct kunit *test, struct accmem_dmabuf *exp,
 	m = kunit_kzalloc(test, sizeof(*m), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, m);
 	m->adev = accmem_buf_dev(exp->buf);
-	m->map = accmem_mapping_create(exp, dev, dir);
+	m->map = accmem_mapping_create(exp, dev, dir, NULL);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, m->map);
 	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, sg_unmap_action,
 							m), 0);
@@ -234,11 +234,57 @@ static void accmem_sg_restore_on_destroy(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, accmem_test_unmaps(adev), 1U);
 }
 
+/*
+ * A one-segment mapping is made in the spare storage it is given (the
+ * attachment's: no allocation per map), and the storage serves again once
+ * that mapping is destroyed; a mapping of more segments is allocated.
+ */
+static void accmem_sg_spare(struct kunit *test)
+{
+	struct accmem_device *adev = accmem_test_device(test, SZ_64M, SZ_1M);
+	struct device *dev = accmem_test_dma_dev(test, UINT_MAX);
+	struct accmem_mapping *spare, *map;
+	struct accmem_dmabuf *one, *two;
+	struct accmem_buffer *buf;
+	int round;
+
+	spare = kunit_kzalloc(test, accmem_mapping_size(1), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, spare);
+	buf = accmem_test_buffer(test, adev, SZ_2M, PAGE_SIZE, true);
+	one = sg_export(test, buf, 0, PAGE_SIZE);
+	/* Across the fake device's 1 MiB chunks: two segments. */
+	two = sg_export(test, buf, SZ_1M - PAGE_SIZE, 2 * PAGE_SIZE);
+
+	for (round = 0; round < 2; round++) {
+		map = accmem_mapping_create(one, dev, DMA_TO_DEVICE, spare);
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, map);
+		KUNIT_EXPECT_PTR_EQ(test, map, spare);
+		KUNIT_EXPECT_TRUE(test, map->in_spare);
+		sg_expect(test, map, one, ACCMEM_MAX_SEGMENT);
+		accmem_mapping_destroy(adev, map);
+	}
+
+	map = accmem_mapping_create(two, dev, DMA_TO_DEVICE, spare);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, map);
+	KUNIT_EXPECT_PTR_NE(test, map, spare);
+	KUNIT_EXPECT_FALSE(test, map->in_spare);
+	KUNIT_EXPECT_EQ(test, map->nsegs, 2U);
+	sg_expect(test, map, two, ACCMEM_MAX_SEGMENT);
+	accmem_mapping_destroy(adev, map);
+
+	map = accmem_mapping_create(one, dev, DMA_TO_DEVICE, NULL);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, map);
+	KUNIT_EXPECT_FALSE(test, map->in_spare);
+	accmem_mapping_destroy(adev, map);
+	KUNIT_EXPECT_EQ(test, accmem_test_unmaps(adev), 4U);
+}
+
 static struct kunit_case accmem_sg_cases[] = {
 	KUNIT_CASE_PARAM(accmem_sg_segments, sg_case_gen_params),
 	KUNIT_CASE(accmem_sg_2g_cap),
 	KUNIT_CASE(accmem_sg_many_segments),
 	KUNIT_CASE(accmem_sg_restore_on_destroy),
+	KUNIT_CASE(accmem_sg_spare),
 	{}
 };
 
