@@ -139,7 +139,7 @@ TEST(reclaim_wait_fd_holder)
 	const char *dev = accmem_ctl_dev(name, sizeof(name));
 	pid_t pid;
 
-	if (accmem_ctl("--version", out, sizeof(out)) == -ENOENT)
+	if (accmem_ctl_path(out, sizeof(out)))
 		SKIP(return, NO_CTL);
 	if (!can_reclaim(_metadata, dev))
 		SKIP(return, NO_RECLAIM);
@@ -175,7 +175,7 @@ TEST(reclaim_wait_pinned_times_out)
 	const char *dev = accmem_ctl_dev(name, sizeof(name));
 	int imp, id;
 
-	if (accmem_ctl("--version", out, sizeof(out)) == -ENOENT)
+	if (accmem_ctl_path(out, sizeof(out)))
 		SKIP(return, NO_CTL);
 	if (!can_reclaim(_metadata, dev))
 		SKIP(return, NO_RECLAIM);

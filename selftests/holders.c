@@ -44,7 +44,7 @@ FIXTURE_SETUP(holders)
 	self->out = malloc(OUT);
 	ASSERT_NE(NULL, self->out);
 	self->dev = accmem_ctl_dev(self->name, sizeof(self->name));
-	if (accmem_ctl("--version", self->out, OUT) == -ENOENT)
+	if (accmem_ctl_path(self->out, OUT))
 		SKIP(return, NO_CTL);
 	ASSERT_EQ(0, accmem_tenant_start(&self->t, SIZE, 0, 0));
 }
