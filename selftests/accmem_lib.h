@@ -187,6 +187,17 @@ static inline int accmem_run(const char *cmd, char *out, size_t len)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -EINTR;
 }
 
+/*
+ * The shell command that loads accmem again with the lane's parameters
+ * (scripts/vm sets ACCMEM_RELOAD), else modprobe.
+ */
+static inline const char *accmem_reload_cmd(void)
+{
+	const char *cmd = getenv("ACCMEM_RELOAD");
+
+	return cmd ? cmd : "modprobe accmem";
+}
+
 /* Writes @s to a sysfs/debugfs file; returns 0 or -errno. */
 static inline int accmem_write_file(const char *path, const char *s)
 {

@@ -737,13 +737,6 @@ static int run(const char *cmd)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-static const char *reload_cmd(void)
-{
-	const char *cmd = getenv("ACCMEM_RELOAD");
-
-	return cmd ? cmd : "modprobe accmem";
-}
-
 /* MemAvailable in bytes, 0 if unknown. */
 static __u64 mem_available(void)
 {
@@ -840,10 +833,10 @@ FIXTURE_SETUP(big)
 	ASSERT_EQ(0, run("rmmod accmem"));
 	/* the last emu_size wins over the lane's */
 	snprintf(cmd, sizeof(cmd), "%s emu_devices=1 emu_size=%lluM",
-		 reload_cmd(), big_dev() >> 20);
+		 accmem_reload_cmd(), big_dev() >> 20);
 	if (run(cmd)) {
 		/* the teardown does not run after a failed setup */
-		run(reload_cmd());
+		run(accmem_reload_cmd());
 		ASSERT_TRUE(0) {
 			TH_LOG("'%s' failed", cmd);
 		}
@@ -860,7 +853,7 @@ FIXTURE_TEARDOWN(big)
 		return;
 	EXPECT_EQ(0, accmem_wait_idle(300));
 	run("rmmod accmem");
-	EXPECT_EQ(0, run(reload_cmd()));
+	EXPECT_EQ(0, run(accmem_reload_cmd()));
 	EXPECT_EQ(0, accmem_wait_idle(120));
 }
 

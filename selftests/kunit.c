@@ -24,7 +24,7 @@
  */
 static void kunit_reload(struct __test_metadata *_metadata)
 {
-	const char *reload = getenv("ACCMEM_RELOAD") ?: "modprobe accmem";
+	const char *reload = accmem_reload_cmd();
 	char filter[256], out[256];
 	int ret;
 

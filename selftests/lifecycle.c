@@ -299,13 +299,6 @@ static int run(const char *cmd)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-static const char *reload_cmd(void)
-{
-	const char *cmd = getenv("ACCMEM_RELOAD");
-
-	return cmd ? cmd : "modprobe accmem";
-}
-
 /*
  * Waits until poll() on the sysfs "state" file @fd reports a change (the
  * kernel's sysfs_notify()), then reads the state into @buf. Returns 0, or
@@ -373,8 +366,8 @@ TEST(rmmod_blocked_by_export)
 	/* Unloading waits for the pending scrub; then the module is gone. */
 	ASSERT_EQ(0, run("rmmod accmem"));
 	EXPECT_NE(0, access("/sys/module/accmem", F_OK));
-	ASSERT_EQ(0, run(reload_cmd())) {
-		TH_LOG("reload with '%s' failed", reload_cmd());
+	ASSERT_EQ(0, run(accmem_reload_cmd())) {
+		TH_LOG("reload with '%s' failed", accmem_reload_cmd());
 	}
 	ASSERT_EQ(0, accmem_wait_idle(60));
 	accmem_expect_all_zero(_metadata);
