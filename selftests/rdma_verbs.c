@@ -11,8 +11,8 @@
  * is missing. The debug kernels carry a TEST-ONLY rxe patch that adds them
  * (scripts/debug-patches/, through dma_buf_vmap()), and scripts/check runs
  * this program with a TEST-ONLY libibverbs and rxe provider that have them
- * (scripts/rdma-core; $ACCMEM_RDMA_CORE names it, LD_LIBRARY_PATH loads
- * it, and its libibverbs loads only that provider). The exports are made with pci_vmap=allow and
+ * (scripts/rdma-core; $ACCMEM_RDMA_CORE names it, selftests/run.sh puts
+ * it in LD_LIBRARY_PATH, and its libibverbs loads only that provider). The exports are made with pci_vmap=allow and
  * are contiguous: on the PCI backend the patched rxe reads and writes the
  * BAR through an I/O map (iosys_map), and refuses atomics there.
  *

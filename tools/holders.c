@@ -100,11 +100,32 @@ static struct hold_export *find_ino(struct holders *h, unsigned long ino)
 	return NULL;
 }
 
-static void add_proc(struct hold_proc **v, int *n, pid_t pid,
-		     const char *comm, int fd, unsigned long long start,
-		     unsigned long long end)
+static void read_comm(pid_t pid, char *comm, size_t len)
+{
+	char path[64];
+	FILE *f;
+
+	snprintf(comm, len, "?");
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	if (fgets(comm, len, f))
+		comm[strcspn(comm, "\n")] = 0;
+	fclose(f);
+}
+
+/*
+ * Adds process @pid to *@v; @comm (32 bytes) is its name, read here at
+ * its first hold: most processes hold nothing.
+ */
+static void add_proc(struct hold_proc **v, int *n, pid_t pid, char *comm,
+		     int fd, unsigned long long start, unsigned long long end)
 {
 	struct hold_proc *p = grow(v, n, sizeof(**v));
+
+	if (!*comm)
+		read_comm(pid, comm, 32);
 
 	p->pid = pid;
 	snprintf(p->comm, sizeof(p->comm), "%s", comm);
@@ -114,7 +135,7 @@ static void add_proc(struct hold_proc **v, int *n, pid_t pid,
 }
 
 /* The dma-buf fds of process @pid that are exports of the device. */
-static void scan_fds(struct holders *h, pid_t pid, const char *comm)
+static void scan_fds(struct holders *h, pid_t pid, char *comm)
 {
 	char path[300], link[64];
 	struct hold_export *e;
@@ -147,7 +168,7 @@ static void scan_fds(struct holders *h, pid_t pid, const char *comm)
 }
 
 /* The mappings of process @pid of exports of the device. */
-static void scan_maps(struct holders *h, pid_t pid, const char *comm)
+static void scan_maps(struct holders *h, pid_t pid, char *comm)
 {
 	unsigned long long start, end;
 	char path[64], line[512];
@@ -172,21 +193,6 @@ static void scan_maps(struct holders *h, pid_t pid, const char *comm)
 			add_proc(&e->maps, &e->nmaps, pid, comm, -1, start,
 				 end);
 	}
-	fclose(f);
-}
-
-static void read_comm(pid_t pid, char *comm, size_t len)
-{
-	char path[64];
-	FILE *f;
-
-	snprintf(comm, len, "?");
-	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-	f = fopen(path, "r");
-	if (!f)
-		return;
-	if (fgets(comm, len, f))
-		comm[strcspn(comm, "\n")] = 0;
 	fclose(f);
 }
 
@@ -220,7 +226,7 @@ static void scan_proc(struct holders *h)
 		if (!isdigit((unsigned char)d->d_name[0]))
 			continue;
 		pid = atoi(d->d_name);
-		read_comm(pid, comm, sizeof(comm));
+		comm[0] = 0;
 		scan_fds(h, pid, comm);
 		scan_maps(h, pid, comm);
 	}
@@ -248,7 +254,9 @@ int holders_get(const char *dev, struct holders *h)
 	if (ret)
 		return ret;
 	h->nested_pidns = in_nested_pidns();
-	scan_proc(h);
+	/* no live export, nothing to look for in every process */
+	if (h->n)
+		scan_proc(h);
 	for (i = 0; i < h->n; i++)
 		for (j = 0; j < h->exp[i].natt; j++)
 			rdma_find(&h->exp[i].att[j]);
