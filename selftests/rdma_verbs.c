@@ -12,9 +12,10 @@
  * (scripts/debug-patches/, through dma_buf_vmap()), and scripts/check runs
  * this program with a TEST-ONLY libibverbs and rxe provider that have them
  * (scripts/rdma-core; $ACCMEM_RDMA_CORE names it, selftests/run.sh puts
- * it in LD_LIBRARY_PATH, and its libibverbs loads only that provider). The exports are made with pci_vmap=allow and
- * are contiguous: on the PCI backend the patched rxe reads and writes the
- * BAR through an I/O map (iosys_map), and refuses atomics there.
+ * it in LD_LIBRARY_PATH, and its libibverbs loads only that provider).
+ * The exports are made with pci_vmap=allow and are contiguous: on the PCI
+ * backend the patched rxe reads and writes the BAR through an I/O map
+ * (iosys_map), and refuses atomics there.
  *
  * Without an RDMA device, rxe0 is set up (accmem_rdma.h). ACCMEM_RDMA_DEV
  * picks the verbs device (default: the first one).
