@@ -8,9 +8,9 @@
 # Exit status: 0 when nothing failed.
 #
 # Only shell builtins besides the programs, one tee each and (once) mkdir
-# and ln, and no command substitution (a fork each): in a debug guest under TCG every
-# fork costs a noticeable fraction of a second, every exec of a host
-# binary over 9p more.
+# and ln, and no command substitution (a fork each): in a debug guest
+# under TCG every fork costs a noticeable fraction of a second, every exec
+# of a host binary over 9p more.
 
 pass=0
 fail=0

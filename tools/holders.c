@@ -116,8 +116,8 @@ static void read_comm(pid_t pid, char *comm, size_t len)
 }
 
 /*
- * Adds process @pid to *@v; @comm (32 bytes) is its name, read here at
- * its first hold: most processes hold nothing.
+ * Adds process @pid to *@v; @comm (as large as hold_proc's) is its name,
+ * read here at its first hold, "" until then: most processes hold nothing.
  */
 static void add_proc(struct hold_proc **v, int *n, pid_t pid, char *comm,
 		     int fd, unsigned long long start, unsigned long long end)
@@ -125,7 +125,7 @@ static void add_proc(struct hold_proc **v, int *n, pid_t pid, char *comm,
 	struct hold_proc *p = grow(v, n, sizeof(**v));
 
 	if (!*comm)
-		read_comm(pid, comm, 32);
+		read_comm(pid, comm, sizeof(p->comm));
 
 	p->pid = pid;
 	snprintf(p->comm, sizeof(p->comm), "%s", comm);
