@@ -218,9 +218,14 @@ static void accmem_device_release(struct kref *ref)
 	WARN_ON_ONCE(!list_empty(&adev->buffers));
 	sysfs_put(adev->state_kn);
 	accmem_mm_fini(adev);
+	/*
+	 * The name first: once the backend gives the memory (a PCI BAR)
+	 * back, the device may be bound again at once, and must get its
+	 * name back too, not the next free one.
+	 */
+	ida_free(&accmem_ida, adev->id);
 	if (adev->ops->release)
 		adev->ops->release(adev->backend);
-	ida_free(&accmem_ida, adev->id);
 	mutex_destroy(&adev->objs_lock);
 	mutex_destroy(&adev->mm_lock);
 	mutex_destroy(&adev->lock);
